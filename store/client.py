@@ -1,0 +1,739 @@
+"""``Client``: the explicit-id API (MLflow's ``MlflowClient``), which the fluent API, the CLI and
+the dashboard all go through.
+
+Writes go to the process's ``Writer`` (buffered, flushed in the background); every read first
+flushes what this process has queued, so a process always reads its own writes, as with MLflow.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock
+
+from store import artifacts, layout, liveness, validation
+from store.entities import (
+    Experiment,
+    LifecycleStage,
+    Metric,
+    MetricSummary,
+    Param,
+    Run,
+    RunData,
+    RunInfo,
+    RunStatus,
+    RunTag,
+    ViewType,
+)
+from store.errors import AmbiguousName, NotFound, ValidationError
+from store.names import random_run_name
+from store.reader import Snapshot
+from store.writer import RunBuffer, Writer, writer_for
+
+DEFAULT_EXPERIMENT_ID = "0"
+DEFAULT_EXPERIMENT_NAME = "Default"
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+@dataclass
+class RunState:
+    """What this process knows of a run it writes to: its experiment and the params it has."""
+
+    run_id: str
+    experiment_id: str
+    buffer: RunBuffer
+    params: dict[str, str] = field(default_factory=dict)
+
+
+def resolve_root(tracking_uri: str | Path | None) -> Path:
+    """A store folder from a path or a ``file:`` URI (the only scheme a folder store has)."""
+    text = str(tracking_uri if tracking_uri is not None else layout.default_store_path())
+    if text.startswith("file://"):
+        text = text[len("file://") :]
+    elif text.startswith("file:"):
+        text = text[len("file:") :]
+    elif "://" in text or text.startswith(("sqlite:", "http:", "https:")):
+        raise ValidationError(
+            f"unsupported tracking URI {text!r}: mltui stores are folders (a path or file:// URI); "
+            "to bring an MLflow database over, use `mltui import mlflow`"
+        )
+    return Path(text).expanduser()
+
+
+class Client:
+    """Explicit-id access to one store; cheap to create, safe to use from several threads."""
+
+    def __init__(self, tracking_uri: str | Path | None = None) -> None:
+        self.root = resolve_root(tracking_uri).absolute()
+        self._runs: dict[str, RunState] = {}
+
+    # ------------------------------------------------------------ plumbing
+
+    @property
+    def writer(self) -> Writer:
+        layout.init_store(self.root)
+        return writer_for(self.root)
+
+    def snapshot(self, experiment_ids: Sequence[str] | None = None) -> Snapshot:
+        """A fresh read of the store, after flushing this process's pending writes."""
+        if layout.check_store(self.root):
+            writer_for(self.root).flush()
+        return Snapshot(self.root, experiment_ids)
+
+    def _lock(self, name: str) -> FileLock:
+        layout.init_store(self.root)
+        (self.root / "locks").mkdir(exist_ok=True)
+        return FileLock(str(self.root / "locks" / f"{name}.lock"))
+
+    # ------------------------------------------------------------ experiments
+
+    def create_experiment(
+        self,
+        name: str,
+        artifact_location: str | None = None,
+        tags: dict[str, Any] | None = None,
+    ) -> str:
+        name = validation.validate_experiment_name(name)
+        with self._lock("experiments"):
+            with self.snapshot() as snap:
+                rows = snap.rows("SELECT experiment_id, name, lifecycle_stage FROM experiments")
+            for row in rows:
+                if row["name"] == name:
+                    state = " (deleted; restore it or choose another name)" if row[
+                        "lifecycle_stage"
+                    ] == "deleted" else ""
+                    raise ValidationError(f"experiment {name!r} already exists{state}")
+            ids = [int(r["experiment_id"]) for r in rows if r["experiment_id"].isdigit()]
+            experiment_id = str(max(ids) + 1 if ids else 1)
+            if name == DEFAULT_EXPERIMENT_NAME and DEFAULT_EXPERIMENT_ID not in {
+                r["experiment_id"] for r in rows
+            }:
+                experiment_id = DEFAULT_EXPERIMENT_ID
+            self._record_experiment(experiment_id, name, artifact_location, tags)
+        return experiment_id
+
+    def _record_experiment(
+        self,
+        experiment_id: str,
+        name: str,
+        artifact_location: str | None,
+        tags: dict[str, Any] | None,
+        creation_time: int | None = None,
+    ) -> None:
+        w = self.writer
+        w.record(
+            "experiments",
+            {
+                "experiment_id": experiment_id,
+                "name": name,
+                "artifact_location": artifact_location,
+                "lifecycle_stage": LifecycleStage.ACTIVE.value,
+                "creation_time": creation_time or now_ms(),
+            },
+        )
+        for key, value in (tags or {}).items():
+            self._record_experiment_tag(experiment_id, key, value)
+        w.flush()
+
+    def _record_experiment_tag(self, experiment_id: str, key: str, value: Any) -> None:
+        validation.validate_key(key, "experiment tag")
+        text = validation.validate_value(key, value, "experiment tag")
+        self.writer.record(
+            "experiment_tags", {"experiment_id": experiment_id, "key": key, "value": text}
+        )
+
+    def get_or_create_experiment(self, name: str) -> str:
+        """The id of the experiment called ``name``, created if new (what ``set_experiment`` does)."""
+        name = validation.validate_experiment_name(name)
+        exp = self._find_experiment(name=name)
+        if exp is not None:
+            if exp.lifecycle_stage == LifecycleStage.DELETED.value:
+                raise ValidationError(
+                    f"experiment {name!r} is deleted; restore it with "
+                    "Client().restore_experiment or choose another name"
+                )
+            return exp.experiment_id
+        try:
+            return self.create_experiment(name)
+        except ValidationError:
+            exp = self._find_experiment(name=name)  # another process created it meanwhile
+            if exp is None:
+                raise
+            return exp.experiment_id
+
+    def default_experiment_id(self) -> str:
+        exp = self._find_experiment(experiment_id=DEFAULT_EXPERIMENT_ID)
+        if exp is None:
+            return self.get_or_create_experiment(DEFAULT_EXPERIMENT_NAME)
+        return exp.experiment_id
+
+    def _find_experiment(
+        self, name: str | None = None, experiment_id: str | None = None
+    ) -> Experiment | None:
+        if not layout.check_store(self.root):
+            return None
+        with self.snapshot() as snap:
+            where, arg = ("name = ?", name) if name is not None else ("experiment_id = ?", experiment_id)
+            rows = snap.rows(f"SELECT * FROM experiments WHERE {where}", [arg])
+            if not rows:
+                return None
+            tags = snap.rows(
+                "SELECT key, value FROM experiment_tags WHERE experiment_id = ?",
+                [rows[0]["experiment_id"]],
+            )
+        return self._experiment(rows[0], {t["key"]: t["value"] for t in tags})
+
+    def _experiment(self, row: dict[str, Any], tags: dict[str, str]) -> Experiment:
+        location = row["artifact_location"] or str(self.root / "artifacts" / row["experiment_id"])
+        return Experiment(
+            experiment_id=row["experiment_id"],
+            name=row["name"],
+            artifact_location=location,
+            lifecycle_stage=row["lifecycle_stage"],
+            creation_time=row["creation_time"],
+            last_update_time=row["last_update_time"],
+            tags=tags,
+        )
+
+    def get_experiment(self, experiment_id: str) -> Experiment:
+        exp = self._find_experiment(experiment_id=str(experiment_id))
+        if exp is None:
+            raise NotFound(f"no experiment with id {experiment_id!r}")
+        return exp
+
+    def get_experiment_by_name(self, name: str) -> Experiment | None:
+        """None when there is no such experiment, as in MLflow."""
+        return self._find_experiment(name=name)
+
+    def search_experiments(
+        self,
+        view_type: ViewType = ViewType.ACTIVE_ONLY,
+        max_results: int | None = None,
+        order_by: Sequence[str] | None = None,
+    ) -> list[Experiment]:
+        """Experiments, newest first unless ``order_by`` names name/creation_time/last_update_time."""
+        if not layout.check_store(self.root):
+            return []
+        stages = {
+            ViewType.ACTIVE_ONLY: ["active"],
+            ViewType.DELETED_ONLY: ["deleted"],
+            ViewType.ALL: ["active", "deleted"],
+        }[ViewType(view_type)]
+        order = _experiment_order(order_by)
+        with self.snapshot() as snap:
+            rows = snap.rows(
+                f"SELECT * FROM experiments WHERE list_contains(?, lifecycle_stage) ORDER BY {order}",
+                [stages],
+            )
+            tag_rows = snap.rows("SELECT experiment_id, key, value FROM experiment_tags")
+        tags: dict[str, dict[str, str]] = {}
+        for t in tag_rows:
+            tags.setdefault(t["experiment_id"], {})[t["key"]] = t["value"]
+        exps = [self._experiment(r, tags.get(r["experiment_id"], {})) for r in rows]
+        return exps[:max_results] if max_results is not None else exps
+
+    def _set_experiment_stage(self, experiment_id: str, stage: LifecycleStage) -> None:
+        exp = self.get_experiment(experiment_id)
+        self.writer.record(
+            "experiments",
+            {"experiment_id": exp.experiment_id, "lifecycle_stage": stage.value},
+        )
+        self.writer.flush()
+
+    def delete_experiment(self, experiment_id: str) -> None:
+        """Soft delete: the experiment and its runs are hidden from default views, kept on disk."""
+        self._set_experiment_stage(experiment_id, LifecycleStage.DELETED)
+
+    def restore_experiment(self, experiment_id: str) -> None:
+        self._set_experiment_stage(experiment_id, LifecycleStage.ACTIVE)
+
+    def rename_experiment(self, experiment_id: str, new_name: str) -> None:
+        new_name = validation.validate_experiment_name(new_name)
+        with self._lock("experiments"):
+            exp = self.get_experiment(experiment_id)
+            other = self._find_experiment(name=new_name)
+            if other is not None and other.experiment_id != exp.experiment_id:
+                raise ValidationError(f"experiment {new_name!r} already exists")
+            self.writer.record("experiments", {"experiment_id": exp.experiment_id, "name": new_name})
+            self.writer.flush()
+
+    def set_experiment_tag(self, experiment_id: str, key: str, value: Any) -> None:
+        exp = self.get_experiment(experiment_id)
+        self._record_experiment_tag(exp.experiment_id, key, value)
+        self.writer.flush()
+
+    # ------------------------------------------------------------ runs: writing
+
+    def create_run(
+        self,
+        experiment_id: str | None = None,
+        start_time: int | None = None,
+        tags: dict[str, Any] | None = None,
+        run_name: str | None = None,
+        run_id: str | None = None,
+    ) -> Run:
+        """A new RUNNING run owned by this process (its liveness file is claimed)."""
+        experiment_id = str(experiment_id) if experiment_id is not None else self.default_experiment_id()
+        exp = self.get_experiment(experiment_id)
+        if exp.lifecycle_stage == LifecycleStage.DELETED.value:
+            raise ValidationError(f"experiment {exp.name!r} is deleted; cannot create runs in it")
+        run_id = validation.validate_run_id(run_id) if run_id else uuid.uuid4().hex
+        tags = dict(tags or {})
+        run_name = run_name or tags.get("mlflow.runName") or random_run_name()
+        tags["mlflow.runName"] = run_name
+        for key in tags:
+            validation.validate_key(key, "tag")
+        start = start_time if start_time is not None else now_ms()
+        w = self.writer
+        w.record(
+            "runs",
+            {
+                "run_id": run_id,
+                "experiment_id": exp.experiment_id,
+                "run_name": str(run_name),
+                "status": RunStatus.RUNNING.value,
+                "start_time": start,
+                "lifecycle_stage": LifecycleStage.ACTIVE.value,
+                "user_id": tags.get("mlflow.user") or _user(),
+                "host": layout.HOSTNAME,
+                "pid": _pid(),
+            },
+        )
+        self._runs[run_id] = RunState(run_id, exp.experiment_id, w.buffer(run_id, exp.experiment_id))
+        for key, value in tags.items():
+            self._record_tag(self._runs[run_id], key, value)
+        liveness.claim(self.root, run_id)
+        return Run(
+            RunInfo(
+                run_id=run_id,
+                run_name=str(run_name),
+                experiment_id=exp.experiment_id,
+                status=RunStatus.RUNNING.value,
+                start_time=start,
+                end_time=None,
+                lifecycle_stage=LifecycleStage.ACTIVE.value,
+                artifact_uri=str(layout.artifact_dir(self.root, exp.experiment_id, run_id)),
+                user_id=tags.get("mlflow.user") or _user(),
+                host=layout.HOSTNAME,
+                pid=_pid(),
+            ),
+            RunData(tags={k: str(v) for k, v in tags.items()}),
+        )
+
+    def resume_run(self, run_id: str) -> Run:
+        """Make a finished run RUNNING again in this process (``start_run(run_id=...)``)."""
+        run = self.get_run(run_id)
+        if run.info.lifecycle_stage == LifecycleStage.DELETED.value:
+            raise ValidationError(f"run {run_id} is deleted; restore it before resuming it")
+        state = self._state(run.info.run_id)
+        state.params.update(run.data.params)
+        self.writer.record(
+            "runs",
+            {
+                "run_id": run.info.run_id,
+                "experiment_id": run.info.experiment_id,
+                "status": RunStatus.RUNNING.value,
+                "end_time": -1,
+                "host": layout.HOSTNAME,
+                "pid": _pid(),
+            },
+        )
+        liveness.claim(self.root, run.info.run_id)
+        return run
+
+    def _state(self, run_id: str) -> RunState:
+        """The writing state of a run; the first write to a run looks up its experiment once."""
+        state = self._runs.get(run_id)
+        if state is None:
+            info = self.get_run(run_id)
+            state = RunState(
+                info.info.run_id,
+                info.info.experiment_id,
+                self.writer.buffer(info.info.run_id, info.info.experiment_id),
+                dict(info.data.params),
+            )
+            self._runs[run_id] = state
+        return state
+
+    def log_param(self, run_id: str, key: str, value: Any) -> Any:
+        self._log_param(self._state(run_id), key, value)
+        return value
+
+    def _log_param(self, state: RunState, key: str, value: Any) -> None:
+        validation.validate_key(key, "param")
+        text = validation.validate_value(key, value, "param")
+        old = state.params.get(key)
+        if old is not None:
+            if old != text:
+                raise ValidationError(
+                    f"changing param values is not allowed: param {key!r} was already logged "
+                    f"with value {old!r} for run {state.run_id}; attempted to log {text!r}"
+                )
+            return
+        state.params[key] = text
+        self.writer.record(
+            "params",
+            {"experiment_id": state.experiment_id, "run_id": state.run_id, "key": key, "value": text},
+        )
+
+    def log_metric(
+        self,
+        run_id: str,
+        key: str,
+        value: Any,
+        timestamp: int | None = None,
+        step: int | None = None,
+    ) -> None:
+        self._log_metric(self._state(run_id).buffer, key, value, step, timestamp)
+
+    @staticmethod
+    def _log_metric(
+        buffer: RunBuffer, key: str, value: Any, step: Any, timestamp: Any
+    ) -> None:
+        """The hot path: a few dict and type checks, then one list append."""
+        if key not in validation._valid_keys:
+            validation.validate_key(key, "metric")
+        if type(value) is not float:
+            value = validation.metric_value(key, value)
+        if step is None:
+            step = 0
+        elif type(step) is not int:
+            step = validation.metric_step(key, step)
+        if timestamp is None:
+            timestamp = time.time_ns() // 1_000_000
+        elif type(timestamp) is not int:
+            timestamp = validation.metric_timestamp(key, timestamp)
+        buffer.points.append((key, value, step, timestamp))
+        if len(buffer.points) >= 200_000:
+            buffer.writer.wake()
+
+    def log_batch(
+        self,
+        run_id: str,
+        metrics: Iterable[Metric] = (),
+        params: Iterable[Param] = (),
+        tags: Iterable[RunTag] = (),
+    ) -> None:
+        """Log many values at once; validated first, so a bad item writes nothing of the batch."""
+        state = self._state(run_id)
+        params = list(params)
+        tags = list(tags)
+        keys = [p.key for p in params]
+        if len(keys) != len(set(keys)):
+            dup = sorted({k for k in keys if keys.count(k) > 1})
+            raise ValidationError(f"duplicate param keys in one batch: {', '.join(dup)}")
+        points: list[tuple[str, float, int, int]] = []
+        valid = validation._valid_keys
+        now = None
+        for m in metrics:
+            key, value, step, ts = m.key, m.value, m.step, m.timestamp
+            if key not in valid:
+                validation.validate_key(key, "metric")
+            if type(value) is not float:
+                value = validation.metric_value(key, value)
+            if type(step) is not int:
+                step = 0 if step is None else validation.metric_step(key, step)
+            if type(ts) is not int:
+                if ts is None:
+                    now = now or now_ms()
+                    ts = now
+                else:
+                    ts = validation.metric_timestamp(key, ts)
+            points.append((key, value, step, ts))
+        for p in params:
+            old = state.params.get(p.key)
+            if old is not None and old != validation.validate_value(p.key, p.value, "param"):
+                self._log_param(state, p.key, p.value)  # raises with the full message
+        for t in tags:
+            validation.validate_key(t.key, "tag")
+            validation.validate_value(t.key, t.value, "tag")
+        for p in params:
+            self._log_param(state, p.key, p.value)
+        for t in tags:
+            self._record_tag(state, t.key, t.value)
+        state.buffer.points.extend(points)
+        if len(state.buffer.points) >= 200_000:
+            self.writer.wake()
+
+    def set_tag(self, run_id: str, key: str, value: Any) -> None:
+        self._record_tag(self._state(run_id), key, value)
+        if key == "mlflow.runName":
+            self.writer.record(
+                "runs",
+                {"run_id": run_id, "experiment_id": self._state(run_id).experiment_id, "run_name": str(value)},
+            )
+
+    def _record_tag(self, state: RunState, key: str, value: Any) -> None:
+        validation.validate_key(key, "tag")
+        text = validation.validate_value(key, value, "tag")
+        self.writer.record(
+            "tags",
+            {"experiment_id": state.experiment_id, "run_id": state.run_id, "key": key, "value": text},
+        )
+
+    def delete_tag(self, run_id: str, key: str) -> None:
+        run = self.get_run(run_id)
+        if key not in run.data.tags:
+            raise NotFound(f"run {run.info.run_id} has no tag {key!r}")
+        self.writer.record(
+            "tags",
+            {"experiment_id": run.info.experiment_id, "run_id": run.info.run_id, "key": key, "value": None},
+        )
+
+    def set_terminated(self, run_id: str, status: str = "FINISHED", end_time: int | None = None) -> None:
+        """End a run: its last points are written, its files merged, its liveness file removed."""
+        status_value = RunStatus.parse(status)
+        if not status_value.is_terminal or status_value is RunStatus.CRASHED:
+            raise ValidationError(f"cannot end a run with status {status_value.value}")
+        state = self._state(run_id)
+        self.writer.record(
+            "runs",
+            {
+                "run_id": state.run_id,
+                "experiment_id": state.experiment_id,
+                "status": status_value.value,
+                "end_time": end_time if end_time is not None else now_ms(),
+            },
+        )
+        w = self.writer
+        w.flush(merge=True)
+        w.release(state.run_id)
+        liveness.release(self.root, state.run_id)
+        self._runs.pop(state.run_id, None)
+
+    def update_run(self, run_id: str, status: str | None = None, name: str | None = None) -> None:
+        state = self._state(run_id)
+        row: dict[str, Any] = {"run_id": state.run_id, "experiment_id": state.experiment_id}
+        if status is not None:
+            row["status"] = RunStatus.parse(status).value
+        if name is not None:
+            row["run_name"] = name
+            self._record_tag(state, "mlflow.runName", name)
+        self.writer.record("runs", row)
+
+    def _set_run_stage(self, run_id: str, stage: LifecycleStage) -> None:
+        run = self.get_run(run_id)
+        self.writer.record(
+            "runs",
+            {"run_id": run.info.run_id, "experiment_id": run.info.experiment_id, "lifecycle_stage": stage.value},
+        )
+        self.writer.flush()
+
+    def delete_run(self, run_id: str) -> None:
+        """Soft delete (MLflow's lifecycle ``deleted``); ``restore_run`` brings it back."""
+        self._set_run_stage(run_id, LifecycleStage.DELETED)
+
+    def restore_run(self, run_id: str) -> None:
+        self._set_run_stage(run_id, LifecycleStage.ACTIVE)
+
+    # ------------------------------------------------------------ artifacts
+
+    def artifact_root(self, run_id: str) -> Path:
+        run = self.get_run(run_id)
+        return Path(run.info.artifact_uri)
+
+    def log_artifact(self, run_id: str, local_path: str | Path, artifact_path: str | None = None) -> None:
+        artifacts.log_file(self.artifact_root(run_id), local_path, artifact_path)
+
+    def log_artifacts(self, run_id: str, local_dir: str | Path, artifact_path: str | None = None) -> None:
+        artifacts.log_dir(self.artifact_root(run_id), local_dir, artifact_path)
+
+    def log_text(self, run_id: str, text: str, artifact_file: str) -> None:
+        artifacts.write_text(self.artifact_root(run_id), text, artifact_file)
+
+    def log_dict(self, run_id: str, dictionary: Any, artifact_file: str) -> None:
+        self.log_text(run_id, artifacts.dump_dict(dictionary, artifact_file), artifact_file)
+
+    def list_artifacts(self, run_id: str, path: str | None = None) -> list[artifacts.FileInfo]:
+        return artifacts.list_files(self.artifact_root(run_id), path)
+
+    # ------------------------------------------------------------ runs: reading
+
+    def get_run(self, run_id: str) -> Run:
+        """A run by its full id (``resolve_run`` accepts prefixes and names)."""
+        validation.validate_run_id(run_id)
+        with self.snapshot() as snap:
+            runs = self._runs_from(snap, [run_id])
+        if not runs:
+            raise NotFound(f"no run with id {run_id!r} in {self.root}")
+        return runs[0]
+
+    def get_runs(self, run_ids: Sequence[str]) -> list[Run]:
+        """Several runs in one read, in the order given (unknown ids left out)."""
+        with self.snapshot() as snap:
+            found = {r.info.run_id: r for r in self._runs_from(snap, list(run_ids))}
+        return [found[i] for i in run_ids if i in found]
+
+    def _runs_from(self, snap: Snapshot, run_ids: list[str]) -> list[Run]:
+        infos = snap.rows("SELECT * FROM runs WHERE list_contains(?, run_id)", [run_ids])
+        if not infos:
+            return []
+        metrics: dict[str, dict[str, float]] = {}
+        for r in snap.rows(
+            "SELECT run_id, key, last_value FROM metric_summaries WHERE list_contains(?, run_id)",
+            [run_ids],
+        ):
+            metrics.setdefault(r["run_id"], {})[r["key"]] = r["last_value"]
+        params: dict[str, dict[str, str]] = {}
+        for r in snap.rows("SELECT * FROM params WHERE list_contains(?, run_id)", [run_ids]):
+            params.setdefault(r["run_id"], {})[r["key"]] = r["value"]
+        tags: dict[str, dict[str, str]] = {}
+        for r in snap.rows("SELECT * FROM tags WHERE list_contains(?, run_id)", [run_ids]):
+            tags.setdefault(r["run_id"], {})[r["key"]] = r["value"]
+        return [
+            Run(
+                self.run_info(row),
+                RunData(
+                    metrics.get(row["run_id"], {}),
+                    params.get(row["run_id"], {}),
+                    tags.get(row["run_id"], {}),
+                ),
+            )
+            for row in infos
+        ]
+
+    def run_info(self, row: dict[str, Any]) -> RunInfo:
+        """A RunInfo from a row of the ``runs`` view."""
+        uri = row.get("artifact_uri") or str(
+            layout.artifact_dir(self.root, row["experiment_id"], row["run_id"])
+        )
+        return RunInfo(
+            run_id=row["run_id"],
+            run_name=row["run_name"] or "",
+            experiment_id=row["experiment_id"],
+            status=row["status"],
+            start_time=row["start_time"],
+            end_time=row["end_time"],
+            lifecycle_stage=row["lifecycle_stage"],
+            artifact_uri=uri,
+            user_id=row.get("user_id") or "",
+            host=row.get("host"),
+            pid=row.get("pid"),
+        )
+
+    def resolve_run(self, name: str) -> str:
+        """A run id from a full id, a unique id prefix or a unique run name."""
+        if not name:
+            raise ValidationError("empty run name")
+        with self.snapshot() as snap:
+            rows = snap.rows(
+                "SELECT run_id, run_name, experiment FROM runs WHERE run_id = ? "
+                "OR starts_with(run_id, ?) OR run_name = ?",
+                [name, name, name],
+            )
+        exact = [r for r in rows if r["run_id"] == name]
+        if exact:
+            return name
+        if len(rows) == 1:
+            return rows[0]["run_id"]
+        if not rows:
+            raise NotFound(f"no run with id, id prefix or name {name!r}")
+        candidates = [f"{r['run_id'][:12]} {r['run_name']} ({r['experiment']})" for r in rows]
+        raise AmbiguousName(
+            f"{name!r} matches {len(rows)} runs: " + "; ".join(candidates[:10]), candidates
+        )
+
+    def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
+        """Every point of a metric, by step then timestamp (NaN and ±inf as logged)."""
+        run = self.get_run(run_id)
+        with self.snapshot([run.info.experiment_id]) as snap:
+            rows = snap.rows(
+                "SELECT key, value, timestamp, step FROM metrics WHERE run_id = ? AND key = ? "
+                "ORDER BY step, timestamp",
+                [run.info.run_id, key],
+            )
+        return [Metric(r["key"], r["value"], r["timestamp"], r["step"], run.info.run_id) for r in rows]
+
+    def get_metric_summaries(self, run_id: str) -> list[MetricSummary]:
+        """Last, first, min, max and count of every metric of a run, read without its history."""
+        with self.snapshot() as snap:
+            rows = snap.rows(
+                "SELECT * FROM metric_summaries WHERE run_id = ? ORDER BY key", [run_id]
+            )
+        return [
+            MetricSummary(
+                key=r["key"],
+                last=r["last_value"],
+                last_step=r["last_step"],
+                last_timestamp=r["last_timestamp"],
+                first=r["first_value"],
+                first_step=r["first_step"],
+                min=_nan_none(r["min_value"]),
+                max=_nan_none(r["max_value"]),
+                count=r["count"],
+            )
+            for r in rows
+        ]
+
+    def search_runs(
+        self,
+        experiment_ids: Sequence[str] | None = None,
+        filter_string: str = "",
+        run_view_type: ViewType = ViewType.ACTIVE_ONLY,
+        max_results: int | None = 1000,
+        order_by: Sequence[str] | None = None,
+    ) -> list[Run]:
+        """Runs matching an MLflow filter string (or any query of mltui's language)."""
+        from store.search import search_run_ids
+
+        with self.snapshot(experiment_ids) as snap:
+            ids = search_run_ids(
+                snap,
+                filter_string or "",
+                experiment_ids=experiment_ids,
+                view_type=ViewType(run_view_type),
+                order_by=order_by,
+                max_results=max_results,
+            )
+            found = {r.info.run_id: r for r in self._runs_from(snap, ids)}
+        return [found[i] for i in ids]
+
+    def flush(self) -> None:
+        """Write everything this process has queued for this store, now."""
+        if layout.check_store(self.root):
+            writer_for(self.root).flush()
+
+
+def _nan_none(value: float | None) -> float:
+    return math.nan if value is None else value
+
+
+def _experiment_order(order_by: Sequence[str] | None) -> str:
+    allowed = {"name", "creation_time", "last_update_time", "experiment_id"}
+    if not order_by:
+        return "creation_time DESC, experiment_id"
+    parts = []
+    for item in order_by:
+        words = item.split()
+        column = words[0].removeprefix("attributes.") if words else ""
+        direction = words[1].upper() if len(words) > 1 else "ASC"
+        if column not in allowed or direction not in ("ASC", "DESC") or len(words) > 2:
+            raise ValidationError(
+                f"invalid order_by {item!r}: expected one of {', '.join(sorted(allowed))} "
+                "optionally followed by ASC or DESC"
+            )
+        parts.append(f"{column} {direction}")
+    return ", ".join(parts)
+
+
+def _user() -> str:
+    from store.system_tags import user
+
+    return user()
+
+
+def _pid() -> int:
+    import os
+
+    return os.getpid()
+
+

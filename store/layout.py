@@ -1,0 +1,164 @@
+"""Where everything lives inside a store folder, and how files get there atomically.
+
+A store is a folder::
+
+    mltui-store.json                      format marker {"format": "mltui", "version": 1}
+    experiments/<writer>-<seq>.parquet    experiment events (create, rename, delete, restore)
+    experiment_tags/...                   experiment tag events
+    <table>/experiment_id=<id>/...        run events, params, tags, metric histories, summaries
+    artifacts/<experiment_id>/<run_id>/   artifacts as plain files
+    live/<run_id>                         liveness file of a running run (host, pid; mtime = heartbeat)
+    locks/                                lock files for rare serialized writes (ids, compaction)
+
+Every Parquet file is written under a dot-prefixed temporary name in its final folder and renamed
+into place, so no reader ever sees half a file. Readers ignore names that start with a dot.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import uuid
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from store.errors import StoreFormatError
+
+FORMAT_VERSION = 1
+MARKER = "mltui-store.json"
+PARTITION_PREFIX = "experiment_id="
+HOSTNAME = socket.gethostname()
+
+GLOBAL_TABLES = ("experiments", "experiment_tags")
+RUN_TABLES = ("runs", "params", "tags", "metrics", "metric_summaries")
+
+
+def default_store_path() -> str:
+    return os.environ.get("MLTUI_STORE") or "mlstore"
+
+
+def table_dir(root: Path, table: str, experiment_id: str | None = None) -> Path:
+    if experiment_id is None:
+        return root / table
+    return root / table / f"{PARTITION_PREFIX}{experiment_id}"
+
+
+def artifact_dir(root: Path, experiment_id: str, run_id: str) -> Path:
+    return root / "artifacts" / experiment_id / run_id
+
+
+def check_store(root: Path) -> bool:
+    """True when ``root`` is a store of our version, False when it does not exist yet.
+
+    Anything else (a folder of something else, another format version) is an error naming it,
+    never a silent misread.
+    """
+    marker = root / MARKER
+    if not marker.exists():
+        if root.exists() and any(p for p in root.iterdir() if not p.name.startswith(".")):
+            if any((root / t).is_dir() for t in GLOBAL_TABLES + RUN_TABLES):
+                raise StoreFormatError(f"{root}: store marker {MARKER} is missing")
+            raise StoreFormatError(
+                f"{root} is not an mltui store (no {MARKER}); choose an empty or new folder"
+            )
+        return False
+    try:
+        info = json.loads(marker.read_text())
+        version = int(info["version"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise StoreFormatError(f"{marker}: unreadable store marker ({exc})") from None
+    if info.get("format") != "mltui":
+        raise StoreFormatError(f"{marker}: not an mltui store marker")
+    if version != FORMAT_VERSION:
+        newer = "newer" if version > FORMAT_VERSION else "older"
+        raise StoreFormatError(
+            f"{root} is a store of format version {version}, {newer} than this mltui "
+            f"(format {FORMAT_VERSION}); use a matching mltui release"
+        )
+    return True
+
+
+def init_store(root: Path) -> None:
+    """Create the store folder and its marker if missing (idempotent, safe to race)."""
+    if check_store(root):
+        return
+    root.mkdir(parents=True, exist_ok=True)
+    write_bytes_atomic(
+        root / MARKER, json.dumps({"format": "mltui", "version": FORMAT_VERSION}).encode()
+    )
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def write_parquet_atomic(
+    path: Path,
+    table: pa.Table,
+    metadata: dict[bytes, bytes] | None = None,
+    sort_by: list[str] | None = None,
+) -> None:
+    """Write one Parquet file so that it appears whole or not at all."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if sort_by:
+        table = table.sort_by([(c, "ascending") for c in sort_by])
+    if metadata:
+        table = table.replace_schema_metadata({**(table.schema.metadata or {}), **metadata})
+    tmp = path.with_name(f".{path.name}.tmp")
+    encodings = {
+        f.name: "DELTA_BINARY_PACKED" if pa.types.is_integer(f.type) else "BYTE_STREAM_SPLIT"
+        for f in table.schema
+        if pa.types.is_integer(f.type) or pa.types.is_floating(f.type)
+    }
+    try:
+        pq.write_table(
+            table,
+            tmp,
+            compression="zstd",
+            use_dictionary=[c for c in table.column_names if c not in encodings],
+            column_encoding=encodings or None,
+            write_statistics=True,
+        )
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def parquet_files(directory: Path) -> list[Path]:
+    """The visible Parquet files of one folder (temporary dot-files excluded), sorted by name."""
+    try:
+        with os.scandir(directory) as it:
+            return sorted(
+                Path(e.path)
+                for e in it
+                if e.name.endswith(".parquet") and not e.name.startswith(".")
+            )
+    except FileNotFoundError:
+        return []
+
+
+def partitions(root: Path, table: str) -> list[str | None]:
+    """Experiment ids that have a folder under ``table`` (``[None]`` for global tables)."""
+    if table in GLOBAL_TABLES:
+        return [None]
+    try:
+        with os.scandir(root / table) as it:
+            return sorted(
+                e.name[len(PARTITION_PREFIX) :]
+                for e in it
+                if e.is_dir() and e.name.startswith(PARTITION_PREFIX)
+            )
+    except FileNotFoundError:
+        return []

@@ -1,0 +1,82 @@
+"""Telling a running run from one whose process died.
+
+MLflow leaves a killed run RUNNING forever. Here a running run owns a small file
+``live/<run_id>`` naming its host and pid; its writer touches it at every flush (the mtime is the
+heartbeat) and removes it when the run ends. A RUNNING run is shown as CRASHED when that file is
+gone, when its heartbeat is older than ``stale_after()``, or (same host) when its pid is dead.
+Nothing is written to mark the crash: it is derived at read time, so a run resumed later shows
+RUNNING again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+from store.layout import HOSTNAME, write_bytes_atomic
+
+DEFAULT_STALE_SECONDS = 120.0
+
+
+def stale_after() -> float:
+    try:
+        return float(os.environ.get("MLTUI_STALE_AFTER", DEFAULT_STALE_SECONDS))
+    except ValueError:
+        return DEFAULT_STALE_SECONDS
+
+
+def live_file(root: Path, run_id: str) -> Path:
+    return root / "live" / run_id
+
+
+def claim(root: Path, run_id: str) -> None:
+    """Mark a run as owned by this process, now."""
+    data = json.dumps({"host": HOSTNAME, "pid": os.getpid()}).encode()
+    write_bytes_atomic(live_file(root, run_id), data)
+
+
+def release(root: Path, run_id: str) -> None:
+    live_file(root, run_id).unlink(missing_ok=True)
+
+
+def heartbeat(root: Path, run_ids: list[str]) -> None:
+    now = time.time()
+    for run_id in run_ids:
+        try:
+            os.utime(live_file(root, run_id), (now, now))
+        except FileNotFoundError:
+            pass
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def alive_runs(root: Path) -> list[str]:
+    """Ids of the runs whose owning process is, as far as this machine can tell, still alive."""
+    limit = time.time() - stale_after()
+    alive: list[str] = []
+    try:
+        entries = list(os.scandir(root / "live"))
+    except FileNotFoundError:
+        return alive
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        try:
+            if entry.stat().st_mtime < limit:
+                continue
+            info = json.loads(Path(entry.path).read_text())
+        except (OSError, ValueError):
+            continue
+        if info.get("host") != HOSTNAME or _pid_alive(int(info.get("pid", 0))):
+            alive.append(entry.name)
+    return alive

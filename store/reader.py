@@ -1,0 +1,218 @@
+"""A consistent read of the store through DuckDB.
+
+A ``Snapshot`` lists the visible files of every table once (see ``compaction.visible_files``),
+then exposes the store's current state as DuckDB views over exactly those files:
+
+==================  =====================================================================
+view                one row per
+==================  =====================================================================
+experiments         experiment: experiment_id, name, artifact_location, lifecycle_stage,
+                    creation_time, last_update_time (ms)
+runs                run: run_id, experiment_id, experiment (name), run_name, status (with
+                    CRASHED derived), start_time, end_time (ms, null while running),
+                    duration (ms), lifecycle_stage, user_id, host, pid, artifact_uri
+params              (run_id, key): value (string)
+tags                (run_id, key): value (deleted tags left out)
+metric_summaries    (run_id, key): count, min_value, max_value, last_value, last_step,
+                    last_timestamp, first_value, first_step, first_timestamp
+metrics             metric point: run_id, key, step, timestamp, value (full histories)
+experiment_tags     (experiment_id, key): value
+==================  =====================================================================
+
+If a compaction deletes a file between the listing and the read, the read is retried on a fresh
+listing; a damaged file is reported once (``warnings``) and left out instead of failing the read.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from store import liveness
+from store.compaction import visible_files
+from store.errors import MltuiError
+from store.layout import GLOBAL_TABLES, RUN_TABLES, check_store, partitions, table_dir
+from store.schemas import SCHEMAS, SUMMARY_COMBINE_SQL
+
+_damaged: set[Path] = set()
+_damaged_lock = threading.Lock()
+
+VIEWS_SQL = {
+    "experiments": """
+        SELECT experiment_id,
+               arg_max(name, event_time) AS name,
+               arg_max(artifact_location, event_time) AS artifact_location,
+               arg_max(lifecycle_stage, event_time) AS lifecycle_stage,
+               min(creation_time) AS creation_time,
+               max(event_time) // 1000 AS last_update_time
+        FROM raw_experiments GROUP BY experiment_id""",
+    "experiment_tags": """
+        SELECT experiment_id, key, value FROM (
+            SELECT experiment_id, key, arg_max_null(value, event_time) AS value
+            FROM raw_experiment_tags GROUP BY experiment_id, key)
+        WHERE value IS NOT NULL""",
+    "runs": """
+        SELECT r.run_id, r.experiment_id, e.name AS experiment, r.run_name,
+               CASE WHEN r.status = 'RUNNING' AND r.host IS NOT NULL
+                         AND r.run_id NOT IN (SELECT run_id FROM alive_runs)
+                    THEN 'CRASHED' ELSE r.status END AS status,
+               r.start_time, r.end_time,
+               CASE WHEN r.end_time IS NOT NULL THEN r.end_time - r.start_time
+                    WHEN r.status = 'RUNNING' THEN epoch_ms(now()) - r.start_time
+                    END AS duration,
+               r.lifecycle_stage, r.user_id, r.host, r.pid, r.artifact_uri, r.last_update_time
+        FROM (
+            SELECT run_id,
+                   arg_max(experiment_id, event_time) AS experiment_id,
+                   arg_max(run_name, event_time) AS run_name,
+                   arg_max(status, event_time) AS status,
+                   arg_max(start_time, event_time) AS start_time,
+                   nullif(arg_max(end_time, event_time), -1) AS end_time,
+                   coalesce(arg_max(lifecycle_stage, event_time), 'active') AS lifecycle_stage,
+                   arg_max(user_id, event_time) AS user_id,
+                   arg_max(host, event_time) AS host,
+                   arg_max(pid, event_time) AS pid,
+                   arg_max(artifact_uri, event_time) AS artifact_uri,
+                   max(event_time) // 1000 AS last_update_time
+            FROM raw_runs GROUP BY run_id) r
+        LEFT JOIN experiments e USING (experiment_id)""",
+    "params": """
+        SELECT run_id, key, arg_min(value, event_time) AS value
+        FROM raw_params GROUP BY run_id, key""",
+    "tags": """
+        SELECT run_id, key, value FROM (
+            SELECT run_id, key, arg_max_null(value, event_time) AS value
+            FROM raw_tags GROUP BY run_id, key)
+        WHERE value IS NOT NULL""",
+    "metric_summaries": SUMMARY_COMBINE_SQL.format(source="raw_metric_summaries"),
+    "metrics": "SELECT run_id, key, step, timestamp, value FROM raw_metrics",
+}
+
+
+def mark_damaged(path: Path, reason: str) -> None:
+    with _damaged_lock:
+        if path not in _damaged:
+            _damaged.add(path)
+            warnings.warn(f"mltui: skipping damaged file {path}: {reason}", stacklevel=3)
+
+
+def damaged_files() -> set[Path]:
+    return set(_damaged)
+
+
+class Snapshot:
+    """The store as it was when the snapshot was taken; cheap to take, one DuckDB connection.
+
+    Queries on one snapshot are serialized (DuckDB connections are not thread-safe); threads
+    that read in parallel take a snapshot each.
+
+    ``experiment_ids`` restricts the partitioned tables to those experiments, so a query about
+    one experiment never opens the files of the others.
+    """
+
+    def __init__(self, root: Path | str, experiment_ids: Sequence[str] | None = None) -> None:
+        self.root = Path(root)
+        self.exists = check_store(self.root)
+        self.experiment_ids = list(experiment_ids) if experiment_ids is not None else None
+        self.files: dict[str, list[Path]] = {}
+        self.con = duckdb.connect()
+        self._lock = threading.Lock()
+        self._build()
+
+    # ------------------------------------------------------------ building
+
+    def _list(self) -> dict[str, list[Path]]:
+        files: dict[str, list[Path]] = {}
+        for table in GLOBAL_TABLES + RUN_TABLES:
+            parts = partitions(self.root, table)
+            if self.experiment_ids is not None and table in RUN_TABLES:
+                wanted = set(self.experiment_ids)
+                parts = [p for p in parts if p in wanted]
+            found: list[Path] = []
+            for part in parts:
+                found.extend(visible_files(table_dir(self.root, table, part), _damaged))
+            files[table] = found
+        return files
+
+    def _build(self) -> None:
+        for attempt in range(20):
+            try:
+                self.files = self._list()
+                break
+            except FileNotFoundError:
+                time.sleep(0.01 * attempt)
+        con = self.con
+        for table, paths in self.files.items():
+            con.execute(f"DROP VIEW IF EXISTS raw_{table}")
+            if paths:
+                con.read_parquet([str(p) for p in paths], hive_partitioning=False).create_view(
+                    f"raw_{table}"
+                )
+            else:
+                con.register(f"raw_{table}", SCHEMAS[table].empty_table())
+        con.register("alive_runs", pa.table({"run_id": pa.array(liveness.alive_runs(self.root), pa.string())}))
+        for view, sql in VIEWS_SQL.items():
+            con.execute(f"CREATE OR REPLACE VIEW {view} AS {sql}")
+
+    # ------------------------------------------------------------ reading
+
+    def query(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> pa.Table:
+        """Run SQL over the views; retried on a fresh listing if a file vanished or is damaged."""
+        for attempt in range(10):
+            try:
+                with self._lock:
+                    return self.con.sql(sql, params=params or None).to_arrow_table()
+            except (duckdb.IOException, duckdb.InvalidInputException) as exc:
+                if not self._recover(exc) or attempt == 9:
+                    raise MltuiError(f"could not read the store at {self.root}: {exc}") from exc
+
+        raise AssertionError("unreachable")
+
+    def rows(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        return self.query(sql, params).to_pylist()
+
+    def _recover(self, exc: Exception) -> bool:
+        """Decide whether a failed read is worth retrying, after fixing the file list."""
+        text = str(exc)
+        known = {str(p): p for paths in self.files.values() for p in paths}
+        named = [known[m] for m in re.findall(r"['\"]?(/[^'\"\s]+\.parquet)", text) if m in known]
+        vanished = any(not p.exists() for p in known.values())
+        for path in named:
+            if path.exists():
+                try:
+                    pq.read_metadata(path)
+                except Exception as bad:  # any failure to read the footer means a damaged file
+                    mark_damaged(path, str(bad))
+                else:
+                    if "parquet" in text.lower() and not vanished:
+                        mark_damaged(path, text.splitlines()[0])
+        if not named and not vanished:
+            for path in known.values():
+                try:
+                    pq.read_metadata(path)
+                except Exception as bad:
+                    mark_damaged(path, str(bad))
+                    named.append(path)
+        if named or vanished:
+            self._build()
+            return True
+        return False
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> Snapshot:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+

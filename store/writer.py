@@ -1,0 +1,291 @@
+"""The write path: in-memory buffers, a background flush, one Parquet file per flush.
+
+Training loops call ``log_metric`` millions of times, so a call only appends a tuple to a list
+(atomic under the GIL, no lock). A daemon thread swaps the lists out about once a second (or
+sooner when a buffer passes ``MAX_BUFFERED_POINTS``) and writes them as new files named
+``<writer id>-<seq>.parquet``: no two processes ever write the same name, so any number of them
+log into one store with no lock on this path. A write that fails (disk full, NFS hiccup) keeps its
+data queued and is retried at the next flush; training is never interrupted by it.
+"""
+
+from __future__ import annotations
+
+import atexit
+import itertools
+import logging
+import os
+import threading
+import time
+import uuid
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from store import compaction, liveness
+from store.layout import table_dir, write_parquet_atomic
+from store.schemas import SCHEMAS, SORT_KEYS, SUMMARIZE_POINTS_SQL
+
+log = logging.getLogger("mltui.store")
+
+MAX_BUFFERED_POINTS = 200_000
+OWN_SEGMENTS_BEFORE_MERGE = 16
+
+
+def flush_interval() -> float:
+    try:
+        return max(0.05, float(os.environ.get("MLTUI_FLUSH_INTERVAL", "1.0")))
+    except ValueError:
+        return 1.0
+
+
+class RunBuffer:
+    """The metric points of one run not yet written; ``points`` is swapped out whole on flush."""
+
+    __slots__ = ("run_id", "experiment_id", "points", "writer")
+
+    def __init__(self, writer: Writer, run_id: str, experiment_id: str) -> None:
+        self.writer = writer
+        self.run_id = run_id
+        self.experiment_id = experiment_id
+        self.points: list[tuple[str, float, int, int]] = []
+
+    def add(self, key: str, value: float, step: int, timestamp: int) -> None:
+        points = self.points
+        points.append((key, value, step, timestamp))
+        if len(points) >= MAX_BUFFERED_POINTS:
+            self.writer.wake()
+
+
+class Writer:
+    """One per process and store: owns the buffers, the flush thread and this writer's files."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.writer_id = uuid.uuid4().hex[:12]
+        self._seq = itertools.count()
+        self._last_us = 0
+        self._events: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self._events_lock = threading.Lock()
+        self._flush_lock = threading.RLock()
+        self._buffers: dict[str, RunBuffer] = {}
+        self._ready: list[tuple[str, str | None, pa.Table]] = []
+        self._own: dict[tuple[str, str | None], list[Path]] = defaultdict(list)
+        self._wake = threading.Event()
+        self._closed = False
+        self._warned = False
+        self._con: Any = None
+        self._thread = threading.Thread(
+            target=self._loop, name=f"mltui-flush-{self.writer_id}", daemon=True
+        )
+        self._thread.start()
+
+    # ---------------------------------------------------------------- recording
+
+    def event_time(self) -> int:
+        """Microseconds, strictly increasing within this writer: the order of its events."""
+        now = time.time_ns() // 1000
+        self._last_us = now = max(now, self._last_us + 1)
+        return now
+
+    def record(self, table: str, row: dict[str, Any]) -> None:
+        """Queue one event row (run status, param, tag, experiment change) for the next flush."""
+        with self._events_lock:
+            if "event_time" in SCHEMAS[table].names:
+                row["event_time"] = self.event_time()
+            self._events[table].append(row)
+
+    def buffer(self, run_id: str, experiment_id: str) -> RunBuffer:
+        buf = self._buffers.get(run_id)
+        if buf is None:
+            buf = self._buffers[run_id] = RunBuffer(self, run_id, experiment_id)
+        return buf
+
+    def release(self, run_id: str) -> None:
+        """Forget a run's buffer once its last points were flushed (after ``flush``)."""
+        buf = self._buffers.get(run_id)
+        if buf is not None and not buf.points:
+            del self._buffers[run_id]
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    # ---------------------------------------------------------------- flushing
+
+    def flush(self, merge: bool = False) -> bool:
+        """Write everything queued; True when nothing is left pending.
+
+        With ``merge`` the writer then merges its own small segment files (at the end of a
+        run), so a finished run leaves a few files rather than one per second it ran.
+        """
+        with self._flush_lock:
+            self._stage()
+            self._write_ready()
+            if merge or any(len(v) >= OWN_SEGMENTS_BEFORE_MERGE for v in self._own.values()):
+                self._merge_own(everything=merge)
+            return not self._ready
+
+    def _stage(self) -> None:
+        """Turn buffers and queued events into Arrow tables, ready to be written."""
+        with self._events_lock:
+            events, self._events = self._events, defaultdict(list)
+        for table, rows in events.items():
+            by_part: dict[str | None, list[dict[str, Any]]] = defaultdict(list)
+            for row in rows:
+                by_part[row.get("experiment_id") if table != "experiments" else None].append(row)
+            if table == "experiment_tags":
+                by_part = {None: rows}
+            for part, part_rows in by_part.items():
+                self._ready.append(
+                    (table, part, pa.Table.from_pylist(part_rows, schema=SCHEMAS[table]))
+                )
+        by_exp: dict[str, list[tuple[str, list[tuple[str, float, int, int]]]]] = defaultdict(list)
+        for buf in list(self._buffers.values()):
+            if buf.points:
+                points, buf.points = buf.points, []
+                by_exp[buf.experiment_id].append((buf.run_id, points))
+        for experiment_id, runs in by_exp.items():
+            points_table = _points_table(experiment_id, runs)
+            self._ready.append(("metrics", experiment_id, points_table))
+            self._ready.append(("metric_summaries", experiment_id, self._summarize(points_table)))
+
+    def _summarize(self, points: pa.Table) -> pa.Table:
+        if self._con is None:
+            import duckdb
+
+            self._con = duckdb.connect()
+        con = self._con.cursor()
+        try:
+            con.register("points", points)
+            out = con.sql(SUMMARIZE_POINTS_SQL.format(source="points")).to_arrow_table()
+        finally:
+            con.close()
+        return out.cast(SCHEMAS["metric_summaries"])
+
+    def _write_ready(self) -> None:
+        while self._ready:
+            table, part, data = self._ready[0]
+            path = table_dir(self.root, table, part) / f"{self.writer_id}-{next(self._seq):06d}.parquet"
+            try:
+                write_parquet_atomic(path, data, sort_by=SORT_KEYS[table])
+            except OSError as exc:
+                if not self._warned:
+                    log.warning("mltui: could not write %s (%s); keeping the data, will retry", path, exc)
+                    self._warned = True
+                return
+            self._warned = False
+            self._ready.pop(0)
+            self._own[(table, part)].append(path)
+
+    def _merge_own(self, everything: bool) -> None:
+        for (table, part), files in list(self._own.items()):
+            small = [f for f in files if compaction.is_small(f)]
+            if len(small) < (2 if everything else OWN_SEGMENTS_BEFORE_MERGE):
+                continue
+            out = table_dir(self.root, table, part) / (
+                f"{self.writer_id}-{next(self._seq):06d}{compaction.MERGED_SUFFIX}"
+            )
+            try:
+                merged = compaction.merge_files(self.root, table, part, small, out, blocking=False)
+            except OSError as exc:
+                log.warning("mltui: could not merge segment files of %s (%s)", table, exc)
+                continue
+            if merged:
+                self._own[(table, part)] = [f for f in files if f not in small] + [out]
+
+    # ---------------------------------------------------------------- the thread
+
+    def _loop(self) -> None:
+        while not self._closed:
+            self._wake.wait(flush_interval())
+            self._wake.clear()
+            try:
+                self.flush()
+                liveness.heartbeat(self.root, list(self._buffers))
+            except Exception:  # the flush thread must never die; the data stays queued
+                log.exception("mltui: background flush failed; will retry")
+
+    def close(self) -> None:
+        """Final flush at interpreter exit; retried a few times if the disk refuses."""
+        self._closed = True
+        self._wake.set()
+        for _ in range(3):
+            try:
+                if self.flush():
+                    self._close_connection()
+                    return
+            except Exception:
+                log.exception("mltui: final flush failed")
+            time.sleep(0.2)
+        self._close_connection()
+        log.error("mltui: %d pending file(s) could not be written to %s", len(self._ready), self.root)
+
+    def _close_connection(self) -> None:
+        with self._flush_lock:
+            if self._con is not None:
+                self._con.close()
+                self._con = None
+
+
+def _points_table(
+    experiment_id: str, runs: list[tuple[str, list[tuple[str, float, int, int]]]]
+) -> pa.Table:
+    run_ids: list[str] = []
+    keys: list[str] = []
+    values: list[float] = []
+    steps: list[int] = []
+    stamps: list[int] = []
+    for run_id, points in runs:
+        k, v, s, t = zip(*points)
+        run_ids.extend([run_id] * len(points))
+        keys.extend(k)
+        values.extend(v)
+        steps.extend(s)
+        stamps.extend(t)
+    n = len(run_ids)
+    return pa.table(
+        {
+            "experiment_id": pa.array([experiment_id] * n, pa.string()),
+            "run_id": pa.array(run_ids, pa.string()),
+            "key": pa.array(keys, pa.string()),
+            "step": pa.array(steps, pa.int64()),
+            "timestamp": pa.array(stamps, pa.int64()),
+            "value": pa.array(values, pa.float64()),
+        },
+        schema=SCHEMAS["metrics"],
+    )
+
+
+_writers: dict[Path, Writer] = {}
+_writers_lock = threading.Lock()
+
+
+def writer_for(root: Path) -> Writer:
+    """The process's writer for a store (created on first use, closed at exit)."""
+    root = root.resolve()
+    with _writers_lock:
+        w = _writers.get(root)
+        if w is None or w._closed:
+            w = _writers[root] = Writer(root)
+        return w
+
+
+def flush_all() -> None:
+    for w in list(_writers.values()):
+        w.flush()
+
+
+@atexit.register
+def _close_all() -> None:
+    for w in list(_writers.values()):
+        w.close()
+
+
+def _after_fork() -> None:
+    """A forked child must not share the parent's writer id (its file names would collide)."""
+    global _writers
+    _writers = {}
+
+
+os.register_at_fork(after_in_child=_after_fork)
