@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 import threading
+from time import time_ns as _time_ns
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -21,6 +22,8 @@ from store import system_tags
 from store.client import Client, RunState
 from store.entities import Experiment, Run, RunInfo, RunStatus, ViewType
 from store.errors import MltuiError, NotFound, ValidationError
+from store.validation import _valid_keys
+from store.writer import MAX_BUFFERED_POINTS
 
 _tracking_uri: str | None = None
 _client: Client | None = None
@@ -37,6 +40,7 @@ class ActiveRun(Run):
     def __init__(self, run: Run, state: RunState) -> None:
         super().__init__(run.info, run.data)
         object.__setattr__(self, "_state", state)
+        object.__setattr__(self, "_buffer", state.buffer)
 
     def __enter__(self) -> ActiveRun:
         return self
@@ -239,9 +243,25 @@ def log_metric(
     timestamp: int | None = None,
     run_id: str | None = None,
 ) -> None:
-    """Append one point; costs about a microsecond, written by the background flush."""
+    """Append one point; about a microsecond, written to disk by the background flush.
+
+    The common call (a float at an int step, a key seen before, the active run) takes the short
+    path below; everything else goes through the full validation of ``Client._log_metric``.
+    """
     if run_id is None and _active:
-        buffer = _active[-1]._state.buffer  # type: ignore[attr-defined]
+        buffer = _active[-1]._buffer
+        if (
+            key in _valid_keys
+            and type(value) is float
+            and type(step) is int
+            and -0x8000000000000000 <= step <= 0x7FFFFFFFFFFFFFFF
+            and timestamp is None
+        ):
+            points = buffer.points
+            points.append((key, value, step, _time_ns() // 1_000_000))
+            if len(points) >= MAX_BUFFERED_POINTS:
+                buffer.writer.wake()
+            return
     else:
         buffer = (client()._state(run_id) if run_id else _state()).buffer
     Client._log_metric(buffer, key, value, step, timestamp)

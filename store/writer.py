@@ -41,7 +41,11 @@ def flush_interval() -> float:
 
 
 class RunBuffer:
-    """The metric points of one run not yet written; ``points`` is swapped out whole on flush."""
+    """The metric points of one run not yet written.
+
+    ``points`` is the same list for the buffer's whole life (the flush takes items off its front),
+    so the logging hot path may hold on to it.
+    """
 
     __slots__ = ("run_id", "experiment_id", "points", "writer")
 
@@ -142,9 +146,15 @@ class Writer:
                 )
         by_exp: dict[str, list[tuple[str, list[tuple[str, float, int, int]]]]] = defaultdict(list)
         for buf in list(self._buffers.values()):
-            if buf.points:
-                points, buf.points = buf.points, []
-                by_exp[buf.experiment_id].append((buf.run_id, points))
+            points = buf.points
+            n = len(points)
+            if n:
+                # Never swap the list: a logging thread may hold it between reading the
+                # attribute and appending. Copying then deleting the first n items is safe
+                # (each is one atomic list operation; appends only ever land after them).
+                chunk = points[:n]
+                del points[:n]
+                by_exp[buf.experiment_id].append((buf.run_id, chunk))
         for experiment_id, runs in by_exp.items():
             points_table = _points_table(experiment_id, runs)
             self._ready.append(("metrics", experiment_id, points_table))
