@@ -115,6 +115,14 @@ class Writer:
     def wake(self) -> None:
         self._wake.set()
 
+    def append_table(self, table: str, part: str | None, data: pa.Table) -> None:
+        """Queue a whole Arrow table of rows (a bulk import), written by the next flush."""
+        data = data.select(SCHEMAS[table].names).cast(SCHEMAS[table])
+        with self._flush_lock:
+            self._ready.append((table, part, data))
+            if table == "metrics":
+                self._ready.append(("metric_summaries", part, self._summarize(data)))
+
     # ---------------------------------------------------------------- flushing
 
     def flush(self, merge: bool = False) -> bool:
