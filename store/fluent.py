@@ -39,6 +39,7 @@ class ActiveRun(Run):
 
     def __init__(self, run: Run, state: RunState) -> None:
         super().__init__(run.info, run.data)
+        object.__setattr__(self, "_owner_pid", os.getpid())
         object.__setattr__(self, "_state", state)
         object.__setattr__(self, "_buffer", state.buffer)
 
@@ -371,7 +372,13 @@ def search_runs(
 
 
 def _end_all(status: RunStatus) -> None:
+    """End every active run this process started (a forked child leaves its parent's alone)."""
+    pid = os.getpid()
     while _active:
+        run = _active[-1]
+        if run._owner_pid != pid:  # type: ignore[attr-defined]
+            _active.pop()
+            continue
         try:
             end_run(status.value)
         except Exception:  # the process is ending: record what we can of every run

@@ -67,19 +67,32 @@ class Writer:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._buffers: dict[str, RunBuffer] = {}
+        self._start()
+        # multiprocessing's children end with os._exit (no atexit) after clearing inherited
+        # finalizers; a finalizer registered once the child has started does run at its exit.
+        from multiprocessing import util
+
+        util.register_after_fork(self, _flush_at_child_exit)
+
+    def _start(self) -> None:
+        """A fresh identity, empty queues and a flush thread (at creation, and in a forked child)."""
         self.writer_id = uuid.uuid4().hex[:12]
         self._seq = itertools.count()
         self._last_us = 0
         self._events: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self._events_lock = threading.Lock()
         self._flush_lock = threading.RLock()
-        self._buffers: dict[str, RunBuffer] = {}
         self._ready: list[tuple[str, str | None, pa.Table]] = []
         self._own: dict[tuple[str, str | None], list[Path]] = defaultdict(list)
         self._wake = threading.Event()
         self._closed = False
         self._warned = False
+        if getattr(self, "_con", None) is not None:
+            _inherited.append(self._con)  # never close a parent's DuckDB in a forked child
         self._con: Any = None
+        for buf in self._buffers.values():
+            buf.points.clear()
         self._thread = threading.Thread(
             target=self._loop, name=f"mltui-flush-{self.writer_id}", daemon=True
         )
@@ -275,7 +288,14 @@ def _points_table(
     )
 
 
+def _flush_at_child_exit(writer: Writer) -> None:
+    from multiprocessing import util
+
+    util.Finalize(writer, writer.close, exitpriority=10)
+
+
 _writers: dict[Path, Writer] = {}
+_inherited: list[Any] = []
 _writers_lock = threading.Lock()
 
 
@@ -301,9 +321,14 @@ def _close_all() -> None:
 
 
 def _after_fork() -> None:
-    """A forked child must not share the parent's writer id (its file names would collide)."""
-    global _writers
-    _writers = {}
+    """A forked child keeps its parent's writers (runs hold their buffers) with a new identity.
+
+    The parent's queued data stays the parent's to write: the child starts with empty queues, its
+    own file names (a new writer id) and its own flush thread, so both can log to one run. A child
+    that leaves through ``os._exit`` without multiprocessing must call ``store.flush()`` first.
+    """
+    for w in list(_writers.values()):
+        w._start()
 
 
 os.register_at_fork(after_in_child=_after_fork)

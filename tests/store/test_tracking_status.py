@@ -132,3 +132,25 @@ def test_kill_9_shows_crashed_not_running(store_path: Path) -> None:
     run = only_run(store_path)
     assert run.info.status == "CRASHED"
     assert len(mlflow.Client(store_path).get_metric_history(run.info.run_id, "loss")) == 10
+
+
+def test_forked_child_logs_into_the_parents_run(store_path: Path) -> None:
+    """A worker forked inside a run logs to that run; nothing is lost or written twice."""
+    import multiprocessing
+
+    def work(offset: int) -> None:
+        for i in range(100):
+            mlflow.log_metric("worker", float(i), step=offset + i)
+
+    with mlflow.start_run() as run:
+        mlflow.log_metric("parent", 1.0)
+        ctx = multiprocessing.get_context("fork")
+        procs = [ctx.Process(target=work, args=(k * 1000,)) for k in range(2)]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join(timeout=60)
+        assert [p.exitcode for p in procs] == [0, 0]
+    history = mlflow.Client(store_path).get_metric_history(run.info.run_id, "worker")
+    assert sorted(m.step for m in history) == list(range(100)) + list(range(1000, 1100))
+    assert mlflow.get_run(run.info.run_id).data.metrics["parent"] == 1.0
