@@ -38,6 +38,8 @@ from store.errors import (
     StoreFormatError,
     ValidationError,
 )
+from store.registry_entities import ModelVersion, RegisteredModel, RegistryEvent, Stage
+from store.registry_fluent import register_model
 from store.fluent import (
     ActiveRun,
     active_run,
@@ -83,14 +85,18 @@ __all__ = [
     "MetricSummary",
     "MlflowClient",
     "MltuiError",
+    "ModelVersion",
     "NotFound",
     "Param",
+    "RegisteredModel",
+    "RegistryEvent",
     "QueryError",
     "Run",
     "RunData",
     "RunInfo",
     "RunStatus",
     "RunTag",
+    "Stage",
     "StoreFormatError",
     "ValidationError",
     "ViewType",
@@ -115,6 +121,7 @@ __all__ = [
     "log_param",
     "log_params",
     "log_text",
+    "register_model",
     "search_experiments",
     "search_runs",
     "set_experiment",

@@ -34,7 +34,9 @@ from store.entities import (
 from store.errors import AmbiguousName, NotFound, ValidationError
 from store.names import random_run_name
 from store.reader import Snapshot
-from store.writer import RunBuffer, Writer, writer_for
+from store.registry_client import RegistryMixin
+from store.validation import INT64_MAX, INT64_MIN
+from store.writer import MAX_BUFFERED_POINTS, RunBuffer, Writer, writer_for
 
 DEFAULT_EXPERIMENT_ID = "0"
 DEFAULT_EXPERIMENT_NAME = "Default"
@@ -69,7 +71,7 @@ def resolve_root(tracking_uri: str | Path | None) -> Path:
     return Path(text).expanduser()
 
 
-class Client:
+class Client(RegistryMixin):
     """Explicit-id access to one store; cheap to create, safe to use from several threads."""
 
     def __init__(self, tracking_uri: str | Path | None = None) -> None:
@@ -406,15 +408,13 @@ class Client:
             value = validation.metric_value(key, value)
         if step is None:
             step = 0
-        elif type(step) is not int:
+        elif type(step) is not int or not INT64_MIN <= step <= INT64_MAX:
             step = validation.metric_step(key, step)
         if timestamp is None:
             timestamp = time.time_ns() // 1_000_000
-        elif type(timestamp) is not int:
+        elif type(timestamp) is not int or not 0 <= timestamp <= INT64_MAX:
             timestamp = validation.metric_timestamp(key, timestamp)
-        buffer.points.append((key, value, step, timestamp))
-        if len(buffer.points) >= 200_000:
-            buffer.writer.wake()
+        buffer.add(key, value, step, timestamp)
 
     def log_batch(
         self,
@@ -440,9 +440,9 @@ class Client:
                 validation.validate_key(key, "metric")
             if type(value) is not float:
                 value = validation.metric_value(key, value)
-            if type(step) is not int:
+            if type(step) is not int or not INT64_MIN <= step <= INT64_MAX:
                 step = 0 if step is None else validation.metric_step(key, step)
-            if type(ts) is not int:
+            if type(ts) is not int or not 0 <= ts <= INT64_MAX:
                 if ts is None:
                     now = now or now_ms()
                     ts = now
@@ -461,7 +461,7 @@ class Client:
         for t in tags:
             self._record_tag(state, t.key, t.value)
         state.buffer.points.extend(points)
-        if len(state.buffer.points) >= 200_000:
+        if len(state.buffer.points) >= MAX_BUFFERED_POINTS:
             self.writer.wake()
 
     def set_tag(self, run_id: str, key: str, value: Any) -> None:

@@ -26,6 +26,12 @@ class NotFound(MltuiError, LookupError):
     exit_code = 1
 
 
+class AlreadyExists(MltuiError):
+    """A registered model (or other named thing) that cannot be created twice."""
+
+    exit_code = 1
+
+
 class AmbiguousName(MltuiError, LookupError):
     """A short name (run id prefix, run name) matches more than one thing."""
 

@@ -25,6 +25,9 @@ listing; a damaged file is reported once (``warnings``) and left out instead of 
 
 from __future__ import annotations
 
+import atexit
+import itertools
+import os
 import re
 import threading
 import time
@@ -98,6 +101,43 @@ VIEWS_SQL = {
 }
 
 
+VIEW_DEPENDS: dict[str, tuple[str, ...]] = {
+    "experiments": ("raw_experiments",),
+    "experiment_tags": ("raw_experiment_tags",),
+    "runs": ("raw_runs", "experiments", "alive_runs"),
+    "params": ("raw_params",),
+    "tags": ("raw_tags",),
+    "metric_summaries": ("raw_metric_summaries",),
+    "metrics": ("raw_metrics",),
+}
+_NAMES = sorted({*VIEW_DEPENDS, *(d for deps in VIEW_DEPENDS.values() for d in deps)}, key=len, reverse=True)
+_VIEW_NAME = re.compile(r"\b(" + "|".join(_NAMES) + r")\b", re.IGNORECASE)
+
+_shared: duckdb.DuckDBPyConnection | None = None
+_shared_pid = 0
+_shared_lock = threading.Lock()
+_inherited: list[duckdb.DuckDBPyConnection] = []
+_snapshot_ids = itertools.count()
+
+
+def _cursor() -> duckdb.DuckDBPyConnection:
+    """A new cursor of the process's DuckDB database (a forked child opens its own)."""
+    global _shared, _shared_pid
+    with _shared_lock:
+        if _shared is None or _shared_pid != os.getpid():
+            if _shared is not None:
+                _inherited.append(_shared)  # never close a parent's database in a forked child
+            _shared = duckdb.connect()
+            _shared_pid = os.getpid()
+        return _shared.cursor()
+
+
+@atexit.register
+def _close_shared() -> None:
+    if _shared is not None and _shared_pid == os.getpid():
+        _shared.close()
+
+
 def mark_damaged(path: Path, reason: str) -> None:
     with _damaged_lock:
         if path not in _damaged:
@@ -110,10 +150,13 @@ def damaged_files() -> set[Path]:
 
 
 class Snapshot:
-    """The store as it was when the snapshot was taken; cheap to take, one DuckDB connection.
+    """The store as it was when the snapshot was taken; cheap to take.
 
-    Queries on one snapshot are serialized (DuckDB connections are not thread-safe); threads
-    that read in parallel take a snapshot each.
+    A snapshot is one cursor of the process's shared DuckDB database (opening a database costs
+    tens of milliseconds, a cursor one). Its views are temporary, so they belong to this cursor
+    only, and each is created the first time a query names it: a query of runs and summaries
+    never touches the metric histories. Queries on one snapshot are serialized; threads that
+    read in parallel take a snapshot each.
 
     ``experiment_ids`` restricts the partitioned tables to those experiments, so a query about
     one experiment never opens the files of the others.
@@ -124,8 +167,11 @@ class Snapshot:
         self.exists = check_store(self.root)
         self.experiment_ids = list(experiment_ids) if experiment_ids is not None else None
         self.files: dict[str, list[Path]] = {}
-        self.con = duckdb.connect()
+        self.con = _cursor()
+        self._id = next(_snapshot_ids)
         self._lock = threading.Lock()
+        self._built: set[str] = set()
+        self._raw_views: list[str] = []
         self._build()
 
     # ------------------------------------------------------------ building
@@ -144,24 +190,49 @@ class Snapshot:
         return files
 
     def _build(self) -> None:
+        """List the files; views are (re)made on demand by ``_ensure``."""
         for attempt in range(20):
             try:
                 self.files = self._list()
                 break
             except FileNotFoundError:
                 time.sleep(0.01 * attempt)
+        self._drop_raw_views()
+        self._built = set()
+
+    def _ensure(self, sql: str) -> None:
+        """Create the views ``sql`` names (and the ones they depend on) that do not exist yet."""
+        for view in _VIEW_NAME.findall(sql):
+            self._make(view.lower())
+
+    def _make(self, view: str) -> None:
+        if view in self._built:
+            return
+        for dependency in VIEW_DEPENDS.get(view, ()):
+            self._make(dependency)
         con = self.con
-        for table, paths in self.files.items():
-            con.execute(f"DROP VIEW IF EXISTS raw_{table}")
+        if view == "alive_runs":
+            alive = pa.table({"run_id": pa.array(liveness.alive_runs(self.root), pa.string())})
+            con.register("alive_runs", alive)
+        elif view.startswith("raw_"):
+            table = view[len("raw_") :]
+            paths = self.files.get(table, [])
             if paths:
-                con.read_parquet([str(p) for p in paths], hive_partitioning=False).create_view(
-                    f"raw_{table}"
-                )
+                shared = f"raw_{table}_{self._id}"
+                relation = con.read_parquet([str(p) for p in paths], hive_partitioning=False)
+                relation.create_view(shared, replace=True)
+                self._raw_views.append(shared)
+                con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT * FROM {shared}")
             else:
-                con.register(f"raw_{table}", SCHEMAS[table].empty_table())
-        con.register("alive_runs", pa.table({"run_id": pa.array(liveness.alive_runs(self.root), pa.string())}))
-        for view, sql in VIEWS_SQL.items():
-            con.execute(f"CREATE OR REPLACE VIEW {view} AS {sql}")
+                con.register(view, SCHEMAS[table].empty_table())
+        else:
+            con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS {VIEWS_SQL[view]}")
+        self._built.add(view)
+
+    def _drop_raw_views(self) -> None:
+        for name in self._raw_views:
+            self.con.execute(f"DROP VIEW IF EXISTS {name}")
+        self._raw_views = []
 
     # ------------------------------------------------------------ reading
 
@@ -170,6 +241,7 @@ class Snapshot:
         for attempt in range(10):
             try:
                 with self._lock:
+                    self._ensure(sql)
                     return self.con.sql(sql, params=params or None).to_arrow_table()
             except (duckdb.IOException, duckdb.InvalidInputException) as exc:
                 if not self._recover(exc) or attempt == 9:
@@ -208,7 +280,9 @@ class Snapshot:
         return False
 
     def close(self) -> None:
-        self.con.close()
+        with self._lock:
+            self._drop_raw_views()
+            self.con.close()
 
     def __enter__(self) -> Snapshot:
         return self
