@@ -25,9 +25,7 @@ listing; a damaged file is reported once (``warnings``) and left out instead of 
 
 from __future__ import annotations
 
-import atexit
 import itertools
-import os
 import re
 import threading
 import time
@@ -40,7 +38,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from store import liveness
+from store import duck, liveness
 from store.compaction import visible_files
 from store.errors import MltuiError
 from store.layout import GLOBAL_TABLES, RUN_TABLES, check_store, partitions, table_dir
@@ -113,29 +111,7 @@ VIEW_DEPENDS: dict[str, tuple[str, ...]] = {
 _NAMES = sorted({*VIEW_DEPENDS, *(d for deps in VIEW_DEPENDS.values() for d in deps)}, key=len, reverse=True)
 _VIEW_NAME = re.compile(r"\b(" + "|".join(_NAMES) + r")\b", re.IGNORECASE)
 
-_shared: duckdb.DuckDBPyConnection | None = None
-_shared_pid = 0
-_shared_lock = threading.Lock()
-_inherited: list[duckdb.DuckDBPyConnection] = []
 _snapshot_ids = itertools.count()
-
-
-def _cursor() -> duckdb.DuckDBPyConnection:
-    """A new cursor of the process's DuckDB database (a forked child opens its own)."""
-    global _shared, _shared_pid
-    with _shared_lock:
-        if _shared is None or _shared_pid != os.getpid():
-            if _shared is not None:
-                _inherited.append(_shared)  # never close a parent's database in a forked child
-            _shared = duckdb.connect()
-            _shared_pid = os.getpid()
-        return _shared.cursor()
-
-
-@atexit.register
-def _close_shared() -> None:
-    if _shared is not None and _shared_pid == os.getpid():
-        _shared.close()
 
 
 def mark_damaged(path: Path, reason: str) -> None:
@@ -167,7 +143,7 @@ class Snapshot:
         self.exists = check_store(self.root)
         self.experiment_ids = list(experiment_ids) if experiment_ids is not None else None
         self.files: dict[str, list[Path]] = {}
-        self.con = _cursor()
+        self.con = duck.cursor()
         self._id = next(_snapshot_ids)
         self._lock = threading.Lock()
         self._built: set[str] = set()

@@ -31,7 +31,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from filelock import FileLock, Timeout
 
-from store import layout
+from store import duck, layout
 from store.compaction import is_damage
 from store.errors import MltuiError
 from store.reader import damaged_files, mark_damaged
@@ -164,7 +164,6 @@ def registry_lock(root: Path) -> Iterator[None]:
         ) from None
 
 
-_duck: tuple[int, duckdb.DuckDBPyConnection] | None = None
 _combined: dict[Path, tuple[tuple[Path, ...], pa.Table]] = {}
 _guard = threading.Lock()
 
@@ -207,12 +206,8 @@ def _connect(root: Path, files: Sequence[Path]) -> duckdb.DuckDBPyConnection:
     connection serves the process (reopened after a fork) and each read takes its own cursor
     (cursors are not shared between threads).
     """
-    global _duck
     events = _events_table(root, files)
-    with _guard:
-        if _duck is None or _duck[0] != os.getpid():
-            _duck = (os.getpid(), duckdb.connect())
-        con = _duck[1].cursor()
+    con = duck.cursor()
     con.register("events", events)
     con.execute(f"CREATE TEMP TABLE live AS {_LIVE}")
     for view, sql in VIEWS_SQL.items():

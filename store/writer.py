@@ -183,9 +183,9 @@ class Writer:
 
     def _summarize(self, points: pa.Table) -> pa.Table:
         if self._con is None:
-            import duckdb
+            from store import duck
 
-            self._con = duckdb.connect()
+            self._con = duck.cursor()
         con = self._con.cursor()
         try:
             con.register("points", points)
