@@ -60,23 +60,29 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def alive_runs(root: Path) -> list[str]:
-    """Ids of the runs whose owning process is, as far as this machine can tell, still alive."""
+def heartbeats(root: Path) -> dict[str, tuple[bool, int]]:
+    """For every run with a liveness file: whether its process looks alive, and when it was
+    last seen (ms). A crashed run keeps its file, so how long it ran before dying is known."""
     limit = time.time() - stale_after()
-    alive: list[str] = []
+    found: dict[str, tuple[bool, int]] = {}
     try:
         entries = list(os.scandir(root / "live"))
     except FileNotFoundError:
-        return alive
+        return found
     for entry in entries:
         if entry.name.startswith("."):
             continue
         try:
-            if entry.stat().st_mtime < limit:
-                continue
+            mtime = entry.stat().st_mtime
             info = json.loads(Path(entry.path).read_text())
         except (OSError, ValueError):
             continue
-        if info.get("host") != HOSTNAME or _pid_alive(int(info.get("pid", 0))):
-            alive.append(entry.name)
-    return alive
+        fresh = mtime >= limit
+        alive = fresh and (info.get("host") != HOSTNAME or _pid_alive(int(info.get("pid", 0))))
+        found[entry.name] = (alive, int(mtime * 1000))
+    return found
+
+
+def alive_runs(root: Path) -> list[str]:
+    """Ids of the runs whose owning process is, as far as this machine can tell, still alive."""
+    return [run_id for run_id, (alive, _) in heartbeats(root).items() if alive]

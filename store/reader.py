@@ -63,12 +63,13 @@ VIEWS_SQL = {
         WHERE value IS NOT NULL""",
     "runs": """
         SELECT r.run_id, r.experiment_id, e.name AS experiment, r.run_name,
-               CASE WHEN r.status = 'RUNNING' AND r.host IS NOT NULL
-                         AND r.run_id NOT IN (SELECT run_id FROM alive_runs)
+               CASE WHEN r.status = 'RUNNING' AND r.host IS NOT NULL AND NOT coalesce(h.alive, false)
                     THEN 'CRASHED' ELSE r.status END AS status,
                r.start_time, r.end_time,
                CASE WHEN r.end_time IS NOT NULL THEN r.end_time - r.start_time
-                    WHEN r.status = 'RUNNING' THEN epoch_ms(now()) - r.start_time
+                    WHEN r.status <> 'RUNNING' THEN NULL
+                    WHEN r.host IS NULL OR h.alive THEN epoch_ms(now()) - r.start_time
+                    ELSE h.last_seen - r.start_time
                     END AS duration,
                r.lifecycle_stage, r.user_id, r.host, r.pid, r.artifact_uri, r.last_update_time
         FROM (
@@ -85,7 +86,8 @@ VIEWS_SQL = {
                    arg_max(artifact_uri, event_time) AS artifact_uri,
                    max(event_time) // 1000 AS last_update_time
             FROM raw_runs GROUP BY run_id) r
-        LEFT JOIN experiments e USING (experiment_id)""",
+        LEFT JOIN experiments e USING (experiment_id)
+        LEFT JOIN heartbeats h USING (run_id)""",
     "params": """
         SELECT run_id, key, arg_min(value, event_time) AS value
         FROM raw_params GROUP BY run_id, key""",
@@ -102,7 +104,7 @@ VIEWS_SQL = {
 VIEW_DEPENDS: dict[str, tuple[str, ...]] = {
     "experiments": ("raw_experiments",),
     "experiment_tags": ("raw_experiment_tags",),
-    "runs": ("raw_runs", "experiments", "alive_runs"),
+    "runs": ("raw_runs", "experiments", "heartbeats"),
     "params": ("raw_params",),
     "tags": ("raw_tags",),
     "metric_summaries": ("raw_metric_summaries",),
@@ -187,9 +189,16 @@ class Snapshot:
         for dependency in VIEW_DEPENDS.get(view, ()):
             self._make(dependency)
         con = self.con
-        if view == "alive_runs":
-            alive = pa.table({"run_id": pa.array(liveness.alive_runs(self.root), pa.string())})
-            con.register("alive_runs", alive)
+        if view == "heartbeats":
+            beats = liveness.heartbeats(self.root)
+            table = pa.table(
+                {
+                    "run_id": pa.array(list(beats), pa.string()),
+                    "alive": pa.array([a for a, _ in beats.values()], pa.bool_()),
+                    "last_seen": pa.array([t for _, t in beats.values()], pa.int64()),
+                }
+            )
+            con.register("heartbeats", table)
         elif view.startswith("raw_"):
             table = view[len("raw_") :]
             paths = self.files.get(table, [])
