@@ -39,7 +39,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from store import duck, liveness
-from store.compaction import visible_files
+from store.compaction import damage_reason, visible_files
 from store.errors import MltuiError
 from store.layout import GLOBAL_TABLES, RUN_TABLES, check_store, partitions, table_dir
 from store.schemas import SCHEMAS, SUMMARY_COMBINE_SQL
@@ -114,6 +114,15 @@ _NAMES = sorted({*VIEW_DEPENDS, *(d for deps in VIEW_DEPENDS.values() for d in d
 _VIEW_NAME = re.compile(r"\b(" + "|".join(_NAMES) + r")\b", re.IGNORECASE)
 
 _snapshot_ids = itertools.count()
+
+
+_DUCKDB_TYPES = {pa.string(): "VARCHAR", pa.int64(): "BIGINT", pa.float64(): "DOUBLE"}
+
+
+def _empty_select(schema: pa.Schema) -> str:
+    """A typed query of no rows, for a table that has no file yet (from our fixed schemas)."""
+    columns = ", ".join(f"CAST(NULL AS {_DUCKDB_TYPES[f.type]}) AS {f.name}" for f in schema)
+    return f"SELECT {columns} WHERE false"
 
 
 def mark_damaged(path: Path, reason: str) -> None:
@@ -191,14 +200,11 @@ class Snapshot:
         con = self.con
         if view == "heartbeats":
             beats = liveness.heartbeats(self.root)
-            table = pa.table(
-                {
-                    "run_id": pa.array(list(beats), pa.string()),
-                    "alive": pa.array([a for a, _ in beats.values()], pa.bool_()),
-                    "last_seen": pa.array([t for _, t in beats.values()], pa.int64()),
-                }
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE heartbeats AS SELECT unnest(?::VARCHAR[]) AS run_id, "
+                "unnest(?::BOOLEAN[]) AS alive, unnest(?::BIGINT[]) AS last_seen",
+                [list(beats), [a for a, _ in beats.values()], [t for _, t in beats.values()]],
             )
-            con.register("heartbeats", table)
         elif view.startswith("raw_"):
             table = view[len("raw_") :]
             paths = self.files.get(table, [])
@@ -207,9 +213,10 @@ class Snapshot:
                 relation = con.read_parquet([str(p) for p in paths], hive_partitioning=False)
                 relation.create_view(shared, replace=True)
                 self._raw_views.append(shared)
-                con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT * FROM {shared}")
+                source = f"SELECT * FROM {shared}"
             else:
-                con.register(view, SCHEMAS[table].empty_table())
+                source = _empty_select(SCHEMAS[table])
+            con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS {source}")
         else:
             con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS {VIEWS_SQL[view]}")
         self._built.add(view)
@@ -228,7 +235,9 @@ class Snapshot:
                 with self._lock:
                     self._ensure(sql)
                     return self.con.sql(sql, params=params or None).to_arrow_table()
-            except (duckdb.IOException, duckdb.InvalidInputException) as exc:
+            except (duckdb.ParserException, duckdb.BinderException, duckdb.CatalogException):
+                raise
+            except duckdb.Error as exc:
                 if not self._recover(exc) or attempt == 9:
                     raise MltuiError(f"could not read the store at {self.root}: {exc}") from exc
 
@@ -254,10 +263,9 @@ class Snapshot:
                         mark_damaged(path, text.splitlines()[0])
         if not named and not vanished:
             for path in known.values():
-                try:
-                    pq.read_metadata(path)
-                except Exception as bad:
-                    mark_damaged(path, str(bad))
+                reason = damage_reason(path)
+                if reason is not None:
+                    mark_damaged(path, reason)
                     named.append(path)
         if named or vanished:
             self._build()

@@ -25,7 +25,8 @@ import pyarrow as pa
 
 from store import compaction, liveness
 from store.layout import table_dir, write_parquet_atomic
-from store.schemas import SCHEMAS, SORT_KEYS, SUMMARIZE_POINTS_SQL
+from store.schemas import SCHEMAS, SORT_KEYS
+from store.summaries import summarize
 
 log = logging.getLogger("mltui.store")
 
@@ -84,13 +85,11 @@ class Writer:
         self._events_lock = threading.Lock()
         self._flush_lock = threading.RLock()
         self._ready: list[tuple[str, str | None, pa.Table]] = []
-        self._own: dict[tuple[str, str | None], list[Path]] = defaultdict(list)
+        # This writer's files per partition and merge tier (0: one flush; t+1: 16 of tier t).
+        self._own: dict[tuple[str, str | None, int], list[Path]] = defaultdict(list)
         self._wake = threading.Event()
         self._closed = False
         self._warned = False
-        if getattr(self, "_con", None) is not None:
-            _inherited.append(self._con)  # never close a parent's DuckDB in a forked child
-        self._con: Any = None
         for buf in self._buffers.values():
             buf.points.clear()
         self._thread = threading.Thread(
@@ -134,7 +133,7 @@ class Writer:
         with self._flush_lock:
             self._ready.append((table, part, data))
             if table == "metrics":
-                self._ready.append(("metric_summaries", part, self._summarize(data)))
+                self._ready.append(("metric_summaries", part, summarize(data)))
 
     # ---------------------------------------------------------------- flushing
 
@@ -149,6 +148,8 @@ class Writer:
             self._write_ready()
             if merge or any(len(v) >= OWN_SEGMENTS_BEFORE_MERGE for v in self._own.values()):
                 self._merge_own(everything=merge)
+            if merge:
+                compaction.auto_compact(self.root, {(t, p) for t, p, _ in self._own})
             return not self._ready
 
     def _stage(self) -> None:
@@ -179,27 +180,16 @@ class Writer:
         for experiment_id, runs in by_exp.items():
             points_table = _points_table(experiment_id, runs)
             self._ready.append(("metrics", experiment_id, points_table))
-            self._ready.append(("metric_summaries", experiment_id, self._summarize(points_table)))
-
-    def _summarize(self, points: pa.Table) -> pa.Table:
-        if self._con is None:
-            from store import duck
-
-            self._con = duck.cursor()
-        con = self._con.cursor()
-        try:
-            con.register("points", points)
-            out = con.sql(SUMMARIZE_POINTS_SQL.format(source="points")).to_arrow_table()
-        finally:
-            con.close()
-        return out.cast(SCHEMAS["metric_summaries"])
+            self._ready.append(("metric_summaries", experiment_id, summarize(points_table)))
 
     def _write_ready(self) -> None:
         while self._ready:
             table, part, data = self._ready[0]
             path = table_dir(self.root, table, part) / f"{self.writer_id}-{next(self._seq):06d}.parquet"
             try:
-                write_parquet_atomic(path, data, sort_by=SORT_KEYS[table])
+                # Metric points are written in logging order (sorting a million costs most of a
+                # second of this thread); merges sort them for reading.
+                write_parquet_atomic(path, data, sort_by=None if table == "metrics" else SORT_KEYS[table])
             except OSError as exc:
                 if not self._warned:
                     log.warning("mltui: could not write %s (%s); keeping the data, will retry", path, exc)
@@ -207,23 +197,31 @@ class Writer:
                 return
             self._warned = False
             self._ready.pop(0)
-            self._own[(table, part)].append(path)
+            self._own[(table, part, 0)].append(path)
 
     def _merge_own(self, everything: bool) -> None:
-        for (table, part), files in list(self._own.items()):
-            small = [f for f in files if compaction.is_small(f)]
-            if len(small) < (2 if everything else OWN_SEGMENTS_BEFORE_MERGE):
+        """Merge this writer's files tier by tier, so a long run keeps a few files per table and
+        no merge rewrites more than it must (each point is rewritten once per tier, ~log16 n
+        times). At the end of a run (``everything``) its flush files are merged whatever their
+        number; merged files larger than ``compaction.MERGE_BYTES`` are left as they are.
+        """
+        for (table, part, tier), files in sorted(self._own.items(), key=lambda item: item[0][2]):
+            needed = 2 if everything and tier == 0 else OWN_SEGMENTS_BEFORE_MERGE
+            files = [f for f in files if f.exists()]
+            if len(files) < needed or sum(_size(f) for f in files) > compaction.MERGE_BYTES:
+                self._own[(table, part, tier)] = files
                 continue
             out = table_dir(self.root, table, part) / (
                 f"{self.writer_id}-{next(self._seq):06d}{compaction.MERGED_SUFFIX}"
             )
             try:
-                merged = compaction.merge_files(self.root, table, part, small, out, blocking=False)
+                merged = compaction.merge_files(self.root, table, part, files, out, blocking=False)
             except OSError as exc:
                 log.warning("mltui: could not merge segment files of %s (%s)", table, exc)
                 continue
             if merged:
-                self._own[(table, part)] = [f for f in files if f not in small] + [out]
+                self._own[(table, part, tier)] = []
+                self._own[(table, part, tier + 1)].append(out)
 
     # ---------------------------------------------------------------- the thread
 
@@ -244,48 +242,47 @@ class Writer:
         for _ in range(3):
             try:
                 if self.flush():
-                    self._close_connection()
                     return
             except Exception:
                 log.exception("mltui: final flush failed")
             time.sleep(0.2)
-        self._close_connection()
         log.error("mltui: %d pending file(s) could not be written to %s", len(self._ready), self.root)
 
-    def _close_connection(self) -> None:
-        with self._flush_lock:
-            if self._con is not None:
-                self._con.close()
-                self._con = None
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
+_POINT = pa.struct(
+    [("key", pa.string()), ("value", pa.float64()), ("step", pa.int64()), ("timestamp", pa.int64())]
+)
 
 
 def _points_table(
     experiment_id: str, runs: list[tuple[str, list[tuple[str, float, int, int]]]]
 ) -> pa.Table:
-    run_ids: list[str] = []
-    keys: list[str] = []
-    values: list[float] = []
-    steps: list[int] = []
-    stamps: list[int] = []
+    """The buffered tuples as a metrics table; Arrow converts them in C++ (no Python loop
+    holding the GIL the training loop needs)."""
+    tables = []
     for run_id, points in runs:
-        k, v, s, t = zip(*points)
-        run_ids.extend([run_id] * len(points))
-        keys.extend(k)
-        values.extend(v)
-        steps.extend(s)
-        stamps.extend(t)
-    n = len(run_ids)
-    return pa.table(
-        {
-            "experiment_id": pa.array([experiment_id] * n, pa.string()),
-            "run_id": pa.array(run_ids, pa.string()),
-            "key": pa.array(keys, pa.string()),
-            "step": pa.array(steps, pa.int64()),
-            "timestamp": pa.array(stamps, pa.int64()),
-            "value": pa.array(values, pa.float64()),
-        },
-        schema=SCHEMAS["metrics"],
-    )
+        key, value, step, timestamp = pa.array(points, _POINT).flatten()
+        n = len(points)
+        tables.append(
+            pa.Table.from_arrays(
+                [
+                    pa.repeat(pa.scalar(experiment_id, pa.string()), n),
+                    pa.repeat(pa.scalar(run_id, pa.string()), n),
+                    key,
+                    step,
+                    timestamp,
+                    value,
+                ],
+                schema=SCHEMAS["metrics"],
+            )
+        )
+    return pa.concat_tables(tables)
 
 
 def _flush_at_child_exit(writer: Writer) -> None:
@@ -295,7 +292,6 @@ def _flush_at_child_exit(writer: Writer) -> None:
 
 
 _writers: dict[Path, Writer] = {}
-_inherited: list[Any] = []
 _writers_lock = threading.Lock()
 
 

@@ -1,0 +1,183 @@
+"""How the dashboard feels on a big store: first paint, filter, sort, plot, and a refresh cycle.
+
+Two synthetic stores are built in a scratch folder: 10,000 finished runs over 5 experiments
+(5 params, 3 metrics each), and 10 runs of 100,000 steps (a million points). They are written in
+bulk through the store's writer, as the MLflow importer does, because creating 10,000 runs one
+``create_run`` at a time measures the tracking API, not the dashboard. The dashboard then runs
+headless (Textual's ``run_test``) at 80x24 and at 200x50 (more cells to draw) and each figure is
+timed from the action to the screen showing its result. The MLflow column stays empty: MLflow's UI is a web app with no
+terminal equivalent to time.
+
+Targets (issue 4): first paint < 1 s, filter and sort < 100 ms, plot < 200 ms, a refresh cycle
+with nothing changed < 50 ms.
+
+Run: ``python benchmarks/bench_tui.py [--quick] [--json]``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import random
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pyarrow as pa
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchlib import Row, emit, quick, scratch  # noqa: E402
+
+from store import Client  # noqa: E402
+from store.compaction import compact  # noqa: E402
+from store.watch import Watcher  # noqa: E402
+from tui.app import make_app  # noqa: E402
+from tui.main_screen import MainScreen  # noqa: E402
+from tui.plot_screen import PlotScreen  # noqa: E402
+from tui.runs_table import RunsTable  # noqa: E402
+
+T0 = 1_790_000_000_000
+SIZES = {"80x24": (80, 24), "200x50": (200, 50)}
+
+
+def build_store(root: Path, runs: int, steps: int, experiments: int) -> list[str]:
+    """A store of finished runs written in bulk; returns the run ids."""
+    client = Client(root)
+    exp_ids = [client.create_experiment(f"exp-{i}") for i in range(experiments)]
+    writer = client.writer
+    rng = random.Random(7)
+    ids = []
+    for i in range(runs):
+        run_id, exp = uuid.uuid4().hex, exp_ids[i % experiments]
+        ids.append(run_id)
+        start = T0 + i * 60_000
+        writer.record("runs", {
+            "run_id": run_id, "experiment_id": exp, "run_name": f"run-{i:05d}", "status": "FINISHED",
+            "start_time": start, "end_time": start + 30_000 + i, "lifecycle_stage": "active",
+            "user_id": "bench",
+        })
+        writer.record("tags", {"experiment_id": exp, "run_id": run_id, "key": "mlflow.runName",
+                               "value": f"run-{i:05d}"})
+        for p, choices in (("lr", [0.1, 0.01, 0.001]), ("batch", [32, 64]), ("depth", [18, 34, 50]),
+                           ("opt", ["adam", "sgd"]), ("seed", list(range(100)))):
+            writer.record("params", {"experiment_id": exp, "run_id": run_id, "key": p,
+                                     "value": str(rng.choice(choices))})
+    for e, exp in enumerate(exp_ids):
+        mine = ids[e::experiments]
+        n = len(mine) * steps
+        run_col = [r for r in mine for _ in range(steps)]
+        step_col = [s for _ in mine for s in range(steps)]
+        for key in ("loss", "accuracy", "grad_norm"):
+            values = [math.exp(-s / (steps / 4 + 1)) + rng.gauss(0, 0.02) for s in step_col]
+            writer.append_table("metrics", exp, pa.table({
+                "experiment_id": [exp] * n, "run_id": run_col, "key": [key] * n,
+                "step": step_col, "timestamp": [T0 + s * 100 for s in step_col], "value": values,
+            }))
+        writer.flush()
+    writer.flush()
+    compact(root)
+    return ids
+
+
+async def until(pilot, done, timeout: float = 60.0) -> float:  # noqa: ANN001
+    """Seconds until ``done()`` holds, polling the app every millisecond."""
+    start = time.perf_counter()
+    while not done():
+        if time.perf_counter() - start > timeout:
+            raise TimeoutError("the dashboard did not get there in time")
+        await pilot.pause(0.001)
+    return time.perf_counter() - start
+
+
+async def measure_table(root: Path, label: str) -> list[Row]:
+    rows = []
+    start = time.perf_counter()
+    app = make_app(root, refresh_seconds=3600)
+    async with app.run_test(size=SIZES[label]) as pilot:
+        def painted() -> bool:
+            tables = app.screen.query(RunsTable) if isinstance(app.screen, MainScreen) else []
+            return bool(tables) and tables[0].row_count > 0
+
+        await until(pilot, painted)
+        rows.append(Row(f"first paint of the runs table ({label})", "s", time.perf_counter() - start,
+                        note=f"{app.screen.query_one(RunsTable).total:,} runs, app start to rows shown"))
+        screen = app.screen
+        table = screen.query_one(RunsTable)
+        await pilot.pause(0.5)
+
+        times = []
+        for query in ("params.lr = '0.01'", "metrics.loss < 0.5 and params.opt = 'adam'", ""):
+            start = time.perf_counter()
+            screen.load_runs(query)
+            await until(pilot, lambda q=query: table.settings.query == q)
+            await pilot.pause(0)  # the frame that paints the new rows
+            times.append(time.perf_counter() - start)
+        runs = f"{table.total:,} runs"
+        rows.append(Row(f"apply a filter ({label})", "ms", 1000 * min(times[:2]), note=f"{runs}, query to rows painted"))
+
+        table.move_cursor(column=table.get_column_index("metrics.loss"))
+        sorts = []
+        for _ in range(3):
+            start = time.perf_counter()
+            screen.action_sort()  # what the s key runs
+            await pilot.pause(0)
+            sorts.append(time.perf_counter() - start)
+        rows.append(Row(f"sort by a metric column ({label})", "ms", 1000 * min(sorts), note=f"{runs}, key to rows painted"))
+
+        watcher = Watcher(root)
+        watcher.changed()
+        cycles = []
+        for _ in range(20):
+            start = time.perf_counter()
+            watcher.changed()
+            cycles.append(time.perf_counter() - start)
+        rows.append(Row(f"refresh cycle, nothing changed ({label})", "ms", 1000 * min(cycles),
+                        note="store fingerprint: folder mtimes + live runs"))
+        before = table.full
+        start = time.perf_counter()
+        screen.load_runs()
+        await until(pilot, lambda: table.full is not before)
+        await pilot.pause(0)
+        rows.append(Row(f"refresh cycle, store changed ({label})", "ms", 1000 * (time.perf_counter() - start),
+                        note=f"re-read {runs}, keep cursor, sort, marks"))
+    return rows
+
+
+async def measure_plot(root: Path, run_ids: list[str], label: str) -> list[Row]:
+    app = make_app(root, refresh_seconds=3600)
+    async with app.run_test(size=SIZES[label]) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, MainScreen))
+        await app.workers.wait_for_complete()
+        times = []
+        for _ in range(3):
+            start = time.perf_counter()
+            screen = PlotScreen({r: f"run-{i}" for i, r in enumerate(run_ids)})
+            app.push_screen(screen)
+            await until(pilot, lambda s=screen: bool(s.series))  # drawn in the same handler
+            times.append(time.perf_counter() - start)
+            app.pop_screen()
+            await pilot.pause(0.05)
+    total = sum(len(v[0]) for v in screen.series.values())
+    steps = int(max(max(v[0]) for v in screen.series.values())) + 1
+    return [Row(f"plot 10 runs x {steps:,} steps ({label})", "ms", 1000 * min(times),
+                note=f"open plot to drawn; DuckDB M4 downsampling to {total:,} points")]
+
+
+def main() -> None:
+    runs, steps = (2_000, 1_000) if quick() else (10_000, 100_000)
+    with scratch("tui") as folder:
+        build_store(folder / "runs", runs, 3, 5)
+        ids = build_store(folder / "long", 10, steps, 1)
+        rows = []
+        for label in SIZES:
+            rows += asyncio.run(measure_table(folder / "runs", label))
+        for label in SIZES:
+            rows += asyncio.run(measure_plot(folder / "long", ids, label))
+    emit(rows)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,80 @@
+"""Regenerate the dashboard screenshots in this folder (SVG, Textual's own screenshot).
+
+    python docs/screenshots/make_screenshots.py
+
+Every screen is driven the way a user drives it (key presses, headless), over the committed
+sample store, at 80x24 (an SSH session's default) and 200x50.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tui.app import make_app  # noqa: E402
+from tui.runs_table import RunsTable  # noqa: E402
+
+SAMPLE = ROOT / "sample_data" / "mlstore"
+SIZES = {"80x24": (80, 24), "200x50": (200, 50)}
+
+
+async def settle(pilot) -> None:  # noqa: ANN001
+    for _ in range(3):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause(0.2)
+
+
+def cursor_to(app, name: str) -> None:  # noqa: ANN001
+    table = app.screen.query_one(RunsTable)
+    column = table.get_column_index("run_name")
+    for row in range(table.row_count):
+        if str(table.get_row_at(row)[column]) == name:
+            table.move_cursor(row=row, column=column)
+            return
+
+
+async def shoot(store: Path, name: str, size: tuple[int, int], keys: list[str], marks: list[str]) -> None:
+    app = make_app(store, refresh_seconds=3600)
+    async with app.run_test(size=size, notifications=True) as pilot:
+        await settle(pilot)
+        for run in marks:
+            cursor_to(app, run)
+            await pilot.press("space")
+        for key in keys:
+            await pilot.press(*(list(key[1:]) if key.startswith("=") else [key]))
+            await settle(pilot)
+        app.save_screenshot(f"{name}.svg", str(HERE))
+
+
+SCENES = {
+    "runs": ([], []),
+    "filter": (["slash", "=val/accuracy > 0.8 and model = 'resnet18'", "enter"], []),
+    "filter-error": (["slash", "=val/accuracy >> 0.8"], []),
+    "details": (["enter"], []),
+    "plot": (["p", "j", "j"], ["resnet18-lr0.1", "resnet18-lr0.03", "resnet18-lr0.3"]),
+    "diff": (["d"], ["resnet18-lr0.1", "resnet18-lr0.03", "resnet18-lr0.3"]),
+    "help": (["question_mark"], []),
+    "export": (["e"], []),
+}
+
+
+async def main() -> None:
+    os.chdir(ROOT)  # paths on screen are shown relative to here: no machine path in the images
+    for label, size in SIZES.items():
+        for scene, (keys, marks) in SCENES.items():
+            await shoot(SAMPLE, f"{scene}-{label}", size, keys, marks)
+    with tempfile.TemporaryDirectory() as empty:
+        os.chdir(empty)
+        await shoot(Path("mlstore"), "empty-80x24", SIZES["80x24"], [], [])
+        os.chdir(ROOT)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

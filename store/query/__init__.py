@@ -1,0 +1,64 @@
+"""mltui's query language (DESIGN.md section 5): text -> nodes -> resolved names -> SQL.
+
+``parse`` builds frozen nodes from text with a lark grammar, ``resolve`` checks every name
+against the store's ``Catalog``, ``compile_filter`` / ``compile_sort`` produce ``(sql, params)``
+over the snapshot views. Each stage raises ``QueryError`` (with the position) and nothing else.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from store.catalog import Catalog
+from store.query.compile import compile_filter, compile_sort
+from store.query.nodes import (
+    Aggregate,
+    And,
+    Compare,
+    InList,
+    IsNull,
+    Kind,
+    Literal,
+    Name,
+    Node,
+    Not,
+    Or,
+    SortKey,
+)
+from store.query.parser import parse, parse_sort
+from store.query.resolve import resolve, resolve_sort
+
+
+def where(text: str, catalog: Catalog, strict: bool = True) -> tuple[str, list[Any]]:
+    """A filter string -> (boolean SQL over ``runs r``, bound values)."""
+    return compile_filter(resolve(parse(text), catalog, text, strict), text)
+
+
+def order_by(specs: list[str], catalog: Catalog, strict: bool = True) -> tuple[str, list[Any]]:
+    """Sort strings (``accuracy:desc``, ``metrics.accuracy DESC``) -> (ORDER BY items, values)."""
+    keys = [resolve_sort(parse_sort(s), catalog, s, strict) for s in specs]
+    return compile_sort(keys)
+
+
+__all__ = [
+    "Aggregate",
+    "And",
+    "Compare",
+    "InList",
+    "IsNull",
+    "Kind",
+    "Literal",
+    "Name",
+    "Node",
+    "Not",
+    "Or",
+    "SortKey",
+    "compile_filter",
+    "compile_sort",
+    "order_by",
+    "parse",
+    "parse_sort",
+    "resolve",
+    "resolve_sort",
+    "where",
+]

@@ -1,0 +1,80 @@
+"""Times and durations as people type and read them.
+
+The store keeps times as epoch milliseconds and durations as milliseconds. Queries accept
+``'2026-11-01'`` / ``'2026-11-01 14:30'`` (local time unless an offset is given) and ``1h30m``;
+tables show ``2026-11-01 14:30``; exports write ISO 8601 with the UTC offset, so a file read in
+another time zone still means the same instant.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from store.errors import ValidationError
+
+INT64_MAX = 2**63 - 1
+_UNITS_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
+
+
+def parse_duration(text: str) -> int:
+    """``'1h30m'`` -> 5400000 (ms). Units: ms, s, m, h, d, w."""
+    parts = _DURATION_PART.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        raise ValidationError(f"invalid duration {text!r}: expected e.g. 90s, 15m, 2h, 1h30m, 3d")
+    total = sum(float(n) * _UNITS_MS[u] for n, u in parts)
+    if not total <= INT64_MAX:
+        raise ValidationError(f"duration {text!r} is too long")
+    return round(total)
+
+
+def parse_time(text: str) -> int:
+    """An ISO 8601 date or date-time (local time unless it names an offset) -> epoch ms."""
+    cleaned = text.strip()
+    if cleaned.endswith(("Z", "z")):
+        cleaned = cleaned[:-1] + "+00:00"
+    try:
+        moment = datetime.fromisoformat(cleaned)
+        if moment.tzinfo is None:
+            moment = moment.astimezone()
+        return round(moment.timestamp() * 1000)
+    except (ValueError, OverflowError, OSError):
+        raise ValidationError(
+            f"invalid time {text!r}: expected a date like '2026-11-01' or '2026-11-01 14:30'"
+        ) from None
+
+
+def _local(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000).astimezone()
+
+
+def iso_time(ms: int | None) -> str | None:
+    """Epoch ms -> ``2026-11-01T14:30:05.120+01:00`` (None stays None)."""
+    if ms is None:
+        return None
+    return _local(ms).isoformat(timespec="milliseconds")
+
+
+def short_time(ms: int | None) -> str:
+    """Epoch ms -> ``2026-11-01 14:30`` for tables ('' when unknown)."""
+    return "" if ms is None else _local(ms).strftime("%Y-%m-%d %H:%M")
+
+
+def short_duration(ms: int | None) -> str:
+    """Milliseconds -> ``850ms``, ``42s``, ``3m05s``, ``2h04m``, ``3d02h`` ('' when unknown)."""
+    if ms is None:
+        return ""
+    if ms < 1000:
+        return f"{ms}ms"
+    seconds = ms // 1000
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m{seconds:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours}h{minutes:02d}m"
+    days, hours = divmod(hours, 24)
+    return f"{days}d{hours:02d}h"

@@ -1,0 +1,113 @@
+"""`mltui doctor`: what it finds in a damaged store, and that --fix repairs without losing data."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+from test_faults_helpers import assert_exact, damage, small_files, summary_counts
+
+import store
+from store import compaction
+from store.doctor import diagnose
+
+
+def kinds(root: Path) -> list[str]:
+    return sorted(f.kind for f in diagnose(root).findings)
+
+
+def test_healthy_store_has_no_findings(store_path: Path) -> None:
+    """A store written normally is reported healthy."""
+    small_files(store_path)
+    assert diagnose(store_path).healthy
+
+
+@pytest.mark.parametrize("how", ["zero-byte", "truncated", "garbage"])
+def test_damaged_file_reported_and_quarantined(store_path: Path, how: str) -> None:
+    """A damaged Parquet file is reported; --fix moves it to quarantine/ (kept whole) and the
+    store is healthy again."""
+    small_files(store_path, flushes=3)
+    victim = sorted((store_path / "tags").rglob("*.parquet"))[0]
+    damage(victim, how)
+    kept = victim.read_bytes()
+    assert "damaged" in kinds(store_path)
+    report = diagnose(store_path, fix=True)
+    assert [f.path for f, _ in report.fixed] == [victim]
+    (moved,) = (store_path / compaction.QUARANTINE).rglob("*.damaged")
+    assert moved.read_bytes() == kept
+    assert diagnose(store_path).healthy
+
+
+def test_stale_temp_files_removed_fresh_ones_left(store_path: Path) -> None:
+    """A temp file a dead writer left behind is removed by --fix; one being written now is not."""
+    small_files(store_path, flushes=1)
+    stale = store_path / "metrics" / ".dead-000001.parquet.tmp"
+    fresh = store_path / "metrics" / ".live-000001.parquet.tmp"
+    stale.write_bytes(b"half a file")
+    fresh.write_bytes(b"being written")
+    old = time.time() - 3600
+    os.utime(stale, (old, old))
+    assert kinds(store_path) == ["temp"]
+    diagnose(store_path, fix=True)
+    assert not stale.exists() and fresh.exists()
+
+
+def test_merged_inputs_left_behind_are_cleaned(store_path: Path) -> None:
+    """Inputs a killed compaction left next to its merged file are reported and removed,
+    and every point stays counted once."""
+    expected = small_files(store_path, runs=2, flushes=4)
+    directory = store_path / "metrics" / "experiment_id=1"
+    inputs = compaction.visible_files(directory)
+    saved = {p: p.read_bytes() for p in inputs}
+    compaction.merge_files(store_path, "metrics", "1", inputs, compaction.merged_name(directory))
+    for path, data in saved.items():
+        path.write_bytes(data)
+    assert kinds(store_path) == ["merged-input"]
+    diagnose(store_path, fix=True)
+    assert not any(p.exists() for p in saved)
+    assert assert_exact(store_path) == expected
+    assert diagnose(store_path).healthy
+
+
+def test_runs_without_experiment_are_reported_not_fixed(store_path: Path) -> None:
+    """Runs whose experiment record is gone are reported and make doctor fail; --fix does not
+    invent an experiment."""
+    small_files(store_path, flushes=1)
+    for f in (store_path / "experiments").glob("*.parquet"):
+        f.unlink()
+    report = diagnose(store_path, fix=True)
+    assert [f.kind for f in report.remaining] == ["orphan-runs"]
+    assert not report.healthy
+
+
+def test_summaries_behind_histories_rebuilt(store_path: Path) -> None:
+    """Summaries that lost a flush (writer killed between the two files) are recomputed from
+    the histories by --fix."""
+    expected = small_files(store_path, runs=2, flushes=3)
+    client = store.Client(store_path)
+    for run_id in expected:
+        client.set_terminated(run_id)  # a rebuild waits until no run is alive
+    sorted((store_path / "metric_summaries").rglob("*.parquet"))[0].unlink()
+    assert summary_counts(store_path) != expected
+    assert kinds(store_path) == ["summaries"]
+    diagnose(store_path, fix=True)
+    assert summary_counts(store_path) == expected
+
+
+def test_bad_marker_reported(store_path: Path) -> None:
+    """A store of an unknown format version is reported, not misread."""
+    small_files(store_path, flushes=1)
+    (store_path / "mltui-store.json").write_text('{"format": "mltui", "version": 99}')
+    assert kinds(store_path) == ["format"]
+
+
+def test_live_run_blocks_summary_rebuild(store_path: Path) -> None:
+    """While a run is logging, --fix leaves the summaries alone and says why."""
+    expected = small_files(store_path, runs=1, flushes=2)
+    sorted((store_path / "metric_summaries").rglob("*.parquet"))[0].unlink()
+    with store.start_run():
+        report = diagnose(store_path, fix=True)
+        assert [f.kind for f, _ in report.not_fixed] == ["summaries"]
+    assert summary_counts(store_path) != expected

@@ -1,0 +1,253 @@
+"""The runs screen at 80x24: what a user sees, filters, sorts and marks."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from pilot_helpers import make_run, screen_text, settle
+
+from store import Client
+from tui.app import make_app
+from tui.main_screen import MainScreen
+from tui.runs_table import RunsTable
+
+SIZE = (80, 24)
+
+
+def names(app) -> list[str]:  # noqa: ANN001
+    table = app.screen.query_one(RunsTable)
+    column = table.get_column_index("run_name")
+    return [str(table.get_row_at(i)[column]) for i in range(table.row_count)]
+
+
+async def open_app(pilot) -> None:  # noqa: ANN001
+    await settle(pilot)
+    assert isinstance(pilot.app.screen, MainScreen)
+
+
+async def test_runs_and_experiments_are_listed(runs_store: Path) -> None:
+    """Opening the dashboard shows every run, newest first, and each experiment's run count."""
+    app = make_app(runs_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_app(pilot)
+        assert names(app) == ["echo", "delta", "charlie", "bravo", "alpha"]
+        text = screen_text(app)
+        assert "mnist" in text and "4 runs" in text and "cifar" in text
+        assert "FAILED" in text
+
+
+async def test_choosing_an_experiment_shows_its_runs(runs_store: Path) -> None:
+    """Moving down the experiments pane narrows the table to that experiment."""
+    app = make_app(runs_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_app(pilot)
+        await pilot.press("shift+tab")
+        await pilot.press("down")
+        await settle(pilot)
+        assert names(app) == ["echo"]
+
+
+async def test_filter_narrows_the_table(runs_store: Path) -> None:
+    """A query typed after / keeps only the matching runs."""
+    app = make_app(runs_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_app(pilot)
+        await pilot.press("slash", *"accuracy > 0.9", "enter")
+        await settle(pilot, 0.3)
+        assert names(app) == ["delta", "alpha"]
+        assert "filter: accuracy > 0.9" in screen_text(app)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert len(names(app)) == 5
+
+
+async def test_bad_filter_shows_error_and_keeps_table(runs_store: Path) -> None:
+    """A query with a syntax error shows the error with a caret, and the rows stay."""
+    app = make_app(runs_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_app(pilot)
+        await pilot.press("slash", *"accuracy >> 2")
+        await settle(pilot, 0.4)
+        text = screen_text(app)
+        assert "^" in text
+        caret_line = next(line for line in text.splitlines() if "^" in line)
+        query_line = text.splitlines()[text.splitlines().index(caret_line) - 1]
+        assert query_line.index("accuracy >> 2") + len("accuracy >") in (
+            caret_line.index("^") - 1, caret_line.index("^"), caret_line.index("^") + 1
+        )
+        assert len(names(app)) == 5
+
+
+async def test_sort_both_ways(runs_store: Path) -> None:
+    """s sorts by the column under the cursor, highest first; s again reverses."""
+    app = make_app(runs_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_app(pilot)
+        table = app.screen.query_one(RunsTable)
+        table.move_cursor(column=table.get_column_index("metrics.accuracy"))
+        await pilot.press("s")
+        await pilot.pause()
+        assert names(app) == ["delta", "alpha", "bravo", "echo", "charlie"]
+        assert "accuracy ▼" in screen_text(app)
+        await pilot.press("s")
+        await pilot.pause()
+        assert names(app) == ["charlie", "echo", "bravo", "alpha", "delta"]
+
+
+async def test_metric_column_switches_aggregate(runs_store: Path) -> None:
+    """a on a metric column shows its min, then its max, instead of its last value; s sorts by it."""
+    app = make_app(runs_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_app(pilot)
+        table = app.screen.query_one(RunsTable)
+
+        def loss_of(name: str) -> str:
+            row = names(app).index(name)
+            return str(table.get_row_at(row)[table.get_column_index("metrics.loss")])
+
+        table.move_cursor(column=table.get_column_index("metrics.loss"))
+        assert loss_of("alpha") == "0.3"
+        await pilot.press("a", "a")
+        await settle(pilot)
+        column = table.get_column_index("metrics.loss")
+        assert str(table.ordered_columns[column].label).startswith("loss (max)")
+        assert loss_of("alpha") == "1" and loss_of("echo") == "3"
+        await pilot.press("s")
+        await pilot.pause()
+        assert names(app) == ["echo", "charlie", "bravo", "alpha", "delta"]
+
+
+async def test_marks_survive_refresh(runs_store: Path) -> None:
+    """Marked runs and the cursor stay where they were after a reload."""
+    app = make_app(runs_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_app(pilot)
+        await pilot.press("space", "down", "space", "down")
+        table = app.screen.query_one(RunsTable)
+        cursor_run = table.current_run_id
+        await pilot.press("r")
+        await settle(pilot)
+        assert len(table.marks) == 2
+        assert table.current_run_id == cursor_run
+        assert "2 marked" in screen_text(app)
+
+
+async def test_run_logged_elsewhere_appears(runs_store: Path) -> None:
+    """A run logged by another thread while the app is open appears without a key press."""
+    app = make_app(runs_store, refresh_seconds=0.2)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_app(pilot)
+
+        def log() -> None:
+            client = Client(runs_store)
+            exp = client.get_experiment_by_name("mnist")
+            make_run(client, exp.experiment_id, "foxtrot", {"lr": 0.2, "batch": 8}, [0.5], 0.99)
+
+        worker = threading.Thread(target=log)
+        worker.start()
+        worker.join()
+        for _ in range(40):
+            await pilot.pause(0.1)
+            if "foxtrot" in names(app):
+                break
+        assert "foxtrot" in names(app)
+
+
+LOG_SCRIPT = """
+import store as mlflow
+mlflow.set_tracking_uri({path!r})
+mlflow.set_experiment("mnist")
+with mlflow.start_run(run_name="golf"):
+    mlflow.log_param("lr", 0.3)
+    mlflow.log_metric("loss", 0.25, step=1)
+"""
+
+
+async def test_run_logged_by_another_process_appears(runs_store: Path) -> None:
+    """A training script in another process shows up in the open dashboard by itself."""
+    app = make_app(runs_store, refresh_seconds=0.2)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_app(pilot)
+        script = LOG_SCRIPT.format(path=str(runs_store))
+        done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        for _ in range(40):
+            await pilot.pause(0.1)
+            if "golf" in names(app):
+                break
+        assert "golf" in names(app)
+        assert "golf" in screen_text(app)
+
+
+async def test_deleted_experiments_hidden_until_asked(runs_store: Path) -> None:
+    """A deleted experiment is not listed; x on the experiments pane shows it (struck out)."""
+    client = Client(runs_store)
+    client.delete_experiment(client.get_experiment_by_name("cifar").experiment_id)
+    app = make_app(runs_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_app(pilot)
+        assert "cifar" not in screen_text(app)
+        assert "echo" not in names(app)
+        await pilot.press("shift+tab", "x")
+        await settle(pilot)
+        assert "cifar" in screen_text(app)
+
+
+async def test_header_click_sorts(runs_store: Path) -> None:
+    """Clicking a column header sorts by that column, like s."""
+    app = make_app(runs_store)
+    async with app.run_test(size=(120, 24)) as pilot:
+        await open_app(pilot)
+        table = app.screen.query_one(RunsTable)
+        table.post_message(
+            RunsTable.HeaderSelected(table, table.ordered_columns[1].key, 1, label=table.ordered_columns[1].label)
+        )
+        await settle(pilot)
+        assert names(app) == ["echo", "delta", "charlie", "bravo", "alpha"]
+        assert table.settings.sort == "run_name" and table.settings.descending
+
+
+async def test_bad_filter_survives_live_refresh(runs_store: Path) -> None:
+    """While a bad query is shown, new runs still arrive and the error stays until fixed."""
+    app = make_app(runs_store, refresh_seconds=0.2)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_app(pilot)
+        await pilot.press("slash", *"accuracy >> 2")
+        await settle(pilot, 0.4)
+
+        def log() -> None:
+            client = Client(runs_store)
+            exp = client.get_experiment_by_name("mnist")
+            make_run(client, exp.experiment_id, "hotel", {"lr": 0.7, "batch": 8}, [0.5], 0.2)
+
+        worker = threading.Thread(target=log)
+        worker.start()
+        worker.join()
+        for _ in range(40):
+            await pilot.pause(0.1)
+            if "hotel" in names(app):
+                break
+        assert "hotel" in names(app)
+        assert "syntax error" in screen_text(app)
+
+
+async def test_status_change_appears(runs_store: Path) -> None:
+    """A RUNNING run turns FINISHED on screen when it ends, without a key press."""
+    client = Client(runs_store)
+    exp = client.get_experiment_by_name("mnist").experiment_id
+    run_id = make_run(client, exp, "india", {"lr": 0.9, "batch": 8}, [0.5], 0.3, status="RUNNING")
+    app = make_app(runs_store, refresh_seconds=0.2)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_app(pilot)
+        row = next(line for line in screen_text(app).splitlines() if "india" in line)
+        assert "RUNNING" in row
+        client.set_terminated(run_id)
+        for _ in range(40):
+            await pilot.pause(0.1)
+            row = next(line for line in screen_text(app).splitlines() if "india" in line)
+            if "FINISHED" in row:
+                break
+        assert "FINISHED" in row

@@ -1,0 +1,204 @@
+"""Details, plot, help, palette and the welcome screen, at 80x24."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from pilot_helpers import cursor_to, flat, make_run, screen_text, settle
+
+from store import Client
+from tui.app import make_app
+from tui.details_screen import DetailsScreen
+from tui.empty_screen import EmptyScreen
+from tui.help_screen import HelpScreen
+from tui.main_screen import MainScreen
+from tui.plot_screen import PlotScreen
+from tui.runs_table import RunsTable
+
+SIZE = (80, 24)
+
+
+async def test_missing_store_shows_how_to_log(tmp_path: Path) -> None:
+    """A store that does not exist yet opens a welcome screen explaining how to log a run."""
+    app = make_app(tmp_path / "nowhere")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, EmptyScreen)
+        text = screen_text(app)
+        assert "No runs in this store yet" in text
+        assert "mlflow.start_run()" in text
+
+
+async def test_welcome_turns_into_runs_when_first_run_arrives(store_path: Path) -> None:
+    """Logging a first run while the welcome screen is open switches to the runs table."""
+    app = make_app(store_path, refresh_seconds=0.2)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, EmptyScreen)
+
+        def log() -> None:
+            client = Client(store_path)
+            make_run(client, client.create_experiment("first"), "hello", {"lr": 1}, [1.0], 0.5)
+
+        thread = threading.Thread(target=log)
+        thread.start()
+        thread.join()
+        for _ in range(40):
+            await pilot.pause(0.1)
+            if isinstance(app.screen, MainScreen):
+                break
+        await settle(pilot)
+        assert isinstance(app.screen, MainScreen)
+        assert "hello" in screen_text(app)
+
+
+async def test_not_a_store_is_explained(tmp_path: Path) -> None:
+    """Pointing at a folder of something else shows what is wrong instead of crashing."""
+    (tmp_path / "photos").mkdir()
+    (tmp_path / "photos" / "cat.jpg").write_text("meow")
+    app = make_app(tmp_path / "photos")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        text = flat(screen_text(app))
+        assert "cannot be opened as a store" in text and "is not an mltui store" in text
+
+
+async def test_details_show_params_metrics_notes_and_parent(runs_store: Path) -> None:
+    """enter opens the run's details: params, metric min/max, notes and its parent."""
+    app = make_app(runs_store)
+    async with app.run_test(size=(80, 60)) as pilot:
+        await settle(pilot)
+        cursor_to(app, "delta")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, DetailsScreen)
+        text = screen_text(app)
+        assert "best so far" in text
+        assert "lr" in text and "0.05" in text
+        loss = next(line for line in text.splitlines() if " loss " in line)
+        assert loss.split()[1:6] == ["loss", "0.1", "0.1", "0.9", "3"]
+        assert "parent" in text and "alpha" in text
+        await pilot.press("escape")
+        assert isinstance(app.screen, MainScreen)
+
+
+async def test_details_list_children(runs_store: Path) -> None:
+    """A parent run's details name its child runs."""
+    app = make_app(runs_store)
+    async with app.run_test(size=(80, 60)) as pilot:
+        await settle(pilot)
+        cursor_to(app, "alpha")
+        await pilot.press("enter")
+        await settle(pilot)
+        text = screen_text(app)
+        assert any("child" in line and "delta" in line for line in text.splitlines())
+
+
+async def test_plot_overlays_marked_runs(runs_store: Path) -> None:
+    """p plots the marked runs with a legend; keys switch log-y and the x axis."""
+    app = make_app(runs_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        cursor_to(app, "alpha")
+        await pilot.press("space")
+        cursor_to(app, "bravo")
+        await pilot.press("space", "p")
+        await settle(pilot)
+        assert isinstance(app.screen, PlotScreen)
+        await pilot.press("down")  # accuracy -> loss
+        await settle(pilot)
+        text = screen_text(app)
+        assert "alpha" in text and "bravo" in text and "loss" in text
+        assert "x step" in text
+        await pilot.press("l", "x", "plus")
+        await settle(pilot)
+        text = screen_text(app)
+        assert "log y" in text and "x wall" in text and "ema 0.3" in text
+
+
+async def test_plot_zoom_to_last_steps(runs_store: Path) -> None:
+    """z then a number keeps only the last N steps of each run."""
+    app = make_app(runs_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        cursor_to(app, "delta")
+        await pilot.press("p")
+        await settle(pilot)
+        await pilot.press("down", "z", "2", "enter")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, PlotScreen)
+        assert "last 2 steps" in screen_text(app)
+        assert screen.series["delta"][0] == [2.0, 3.0]
+
+
+async def test_help_lists_the_screen_keys(runs_store: Path) -> None:
+    """? shows every key of the runs screen with what it does."""
+    app = make_app(runs_store)
+    async with app.run_test(size=(80, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        text = screen_text(app)
+        for words in ("Filter runs with the query language", "Mark the run", "Open the model registry"):
+            assert words in text
+        await pilot.press("escape")
+        assert isinstance(app.screen, MainScreen)
+
+
+async def test_palette_lists_screen_actions(runs_store: Path) -> None:
+    """The command palette offers the runs screen's actions by name."""
+    app = make_app(runs_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        titles = [command.title for command in app.get_system_commands(app.screen)]
+        for action in ("Filter", "Sort", "Plot", "Diff", "Export", "Models"):
+            assert any(t.startswith(action) for t in titles), action
+
+
+async def test_plot_without_colour_tells_runs_apart(runs_store: Path, monkeypatch) -> None:  # noqa: ANN001
+    """With NO_COLOR the plot gives each run its own marker and the legend shows it."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = make_app(runs_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        cursor_to(app, "alpha")
+        await pilot.press("space")
+        cursor_to(app, "bravo")
+        await pilot.press("space", "p", "down")
+        await settle(pilot)
+        text = screen_text(app)
+        assert "⠿ alpha" in text and "• bravo" in text
+        assert "•" in text.split("• bravo")[0]  # bravo's marker is drawn in the plot itself
+
+
+async def test_columns_can_be_chosen(runs_store: Path) -> None:
+    """c lets the user hide a column; a (automatic) brings back what varies."""
+    app = make_app(runs_store)
+    async with app.run_test(size=(80, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("c")
+        await pilot.pause()
+        selection = app.screen.query_one("#columns-list")
+        selection.deselect("params.lr")
+        await pilot.press("enter")
+        await settle(pilot)
+        table = app.screen.query_one(RunsTable)
+        assert "params.lr" not in table.shown_columns and "metrics.loss" in table.shown_columns
+        await pilot.press("c", "a")
+        await settle(pilot)
+        assert "params.lr" in app.screen.query_one(RunsTable).shown_columns
+
+
+async def test_m_opens_the_registry(runs_store: Path) -> None:
+    """m opens the model registry screen and escape comes back to the runs."""
+    from tui.registry_screen import RegistryScreen
+
+    app = make_app(runs_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("m")
+        await settle(pilot)
+        assert isinstance(app.screen, RegistryScreen)

@@ -1,0 +1,170 @@
+"""Every read the dashboard makes, as plain functions over a shared ``StoreReader``.
+
+These run in thread workers, never on the event loop, and return plain values or Arrow tables;
+the dashboard builds no SQL (the store's search, series and watch modules do). The reader keeps
+one snapshot of the store for all of them until the store's fingerprint moves, so typing a filter
+or opening a plot does not pay for listing and opening the store's files again.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from store import layout, series
+from store.artifacts import FileInfo
+from store.client import Client
+from store.entities import Experiment, MetricSummary, Run, ViewType
+from store.reader import Snapshot
+from store.search import runs_table
+from store.watch import Watcher
+
+PARENT_TAG = "mlflow.parentRunId"
+NOTE_TAG = "mlflow.note.content"
+
+
+class StoreReader:
+    """The store as the dashboard reads it: one snapshot, replaced when the store changes."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+        self.watcher = Watcher(client.root)
+        self._snapshot: Snapshot | None = None
+        self._experiments: dict[bool, list[Experiment]] = {}
+        self._lock = threading.Lock()
+
+    def snapshot(self) -> Snapshot:
+        with self._lock:
+            if self._snapshot is None:
+                self._snapshot = self.client.snapshot()
+            return self._snapshot
+
+    def experiments(self, show_deleted: bool) -> list[Experiment]:
+        """The experiments, read once per store change (a filter does not read them again)."""
+        with self._lock:
+            cached = self._experiments.get(show_deleted)
+        if cached is None:
+            view = ViewType.ALL if show_deleted else ViewType.ACTIVE_ONLY
+            cached = self.client.search_experiments(view_type=view, order_by=["name"])
+            with self._lock:
+                self._experiments[show_deleted] = cached
+        return cached
+
+    def close(self) -> None:
+        with self._lock:
+            if self._snapshot is not None:
+                self._snapshot.close()
+                self._snapshot = None
+
+    def changed(self) -> bool:
+        """True (and the next read sees the new state) when the store moved since last asked."""
+        moved = self.watcher.changed()
+        if moved:
+            with self._lock:
+                self._snapshot = None  # readers still holding the old one finish on it
+                self._experiments = {}
+        return moved
+
+
+@dataclass(frozen=True)
+class ExperimentRow:
+    name: str
+    runs: int
+    last_activity: int | None
+    deleted: bool
+
+
+def store_has_runs(reader: StoreReader) -> bool:
+    """False for a missing store or one nobody has logged a run into yet."""
+    if not layout.check_store(reader.client.root):
+        return False
+    return runs_table(reader.snapshot(), "", max_results=1, view_type=ViewType.ALL).num_rows > 0
+
+
+def runs(reader: StoreReader, query: str, aggregates: dict[str, str]) -> pa.Table:
+    """Active runs of every experiment matching ``query`` (raises ``QueryError`` if it is bad);
+    a metric named in ``aggregates`` shows that aggregate (min/max/first) instead of its last."""
+    return runs_table(
+        reader.snapshot(), query, view_type=ViewType.ACTIVE_ONLY, aggregates=dict(aggregates)
+    )
+
+
+def experiments(reader: StoreReader, table: pa.Table, show_deleted: bool) -> list[ExperimentRow]:
+    """Experiments by name with the number of runs of ``table`` in each and their last activity
+    (the latest start or end among those runs; None when none matches)."""
+    exps = reader.experiments(show_deleted)
+    counts: dict[str, int] = {}
+    last: dict[str, int] = {}
+    if table.num_rows:
+        activity = pc.max_element_wise(
+            table["start_time"].cast(pa.int64()), table["end_time"].cast(pa.int64()), skip_nulls=True
+        )
+        grouped = pa.table({"experiment": table["experiment"], "t": activity}).group_by(
+            "experiment"
+        ).aggregate([([], "count_all"), ("t", "max")])
+        for name, n, t in zip(
+            grouped["experiment"].to_pylist(),
+            grouped["count_all"].to_pylist(),
+            grouped["t_max"].to_pylist(),
+        ):
+            counts[name], last[name] = n, t
+    return [
+        ExperimentRow(
+            e.name,
+            counts.get(e.name, 0),
+            last.get(e.name),
+            e.lifecycle_stage == "deleted",
+        )
+        for e in exps
+    ]
+
+
+@dataclass(frozen=True)
+class RunDetails:
+    run: Run
+    metrics: list[MetricSummary]
+    artifacts: list[FileInfo]
+    parent: Run | None
+    children: list[Run] = field(default_factory=list)
+
+    @property
+    def note(self) -> str:
+        return self.run.data.tags.get(NOTE_TAG, "")
+
+
+def run_details(client: Client, run_id: str) -> RunDetails:
+    """Everything the details screen shows of one run, in one worker call."""
+    run = client.get_run(run_id)
+    parent_id = run.data.tags.get(PARENT_TAG)
+    parents = client.get_runs([parent_id]) if parent_id else []
+    children = client.search_runs(
+        filter_string=f"tags.`{PARENT_TAG}` = '{run.info.run_id}'", max_results=None
+    )
+    return RunDetails(
+        run,
+        client.get_metric_summaries(run.info.run_id),
+        client.list_artifacts(run.info.run_id),
+        parents[0] if parents else None,
+        children,
+    )
+
+
+def metric_keys(reader: StoreReader, run_ids: Sequence[str]) -> list[str]:
+    return series.metric_keys(reader.snapshot(), run_ids)
+
+
+def metric_series(
+    reader: StoreReader,
+    run_ids: Sequence[str],
+    key: str,
+    x: series.XAxis,
+    last_steps: int | None,
+    buckets: int = series.DEFAULT_BUCKETS,
+) -> dict[str, tuple[list[float], list[float]]]:
+    return series.metric_series(
+        reader.snapshot(), run_ids, key, x, buckets=buckets, last_steps=last_steps
+    )

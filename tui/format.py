@@ -1,0 +1,82 @@
+"""How values read in a terminal cell: short, and the same on every screen.
+
+Durations and full times use the store's formatting (``store.timefmt``), so the dashboard, the
+CLI and exports agree; the runs table alone uses a shorter start time to leave room for metrics.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from datetime import datetime
+from pathlib import Path
+
+from store.timefmt import short_duration, short_time
+
+__all__ = ["ago", "cell", "clip", "compact_time", "display_path", "epoch_ms", "number", "short_duration", "short_time"]
+
+
+def number(value: float | int | None) -> str:
+    """A metric value in at most ~10 characters; NaN and infinities spelled as Python does."""
+    if value is None:
+        return ""
+    if isinstance(value, int):
+        return str(value)
+    if math.isnan(value):
+        return "nan"
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    if value == 0 or 1e-4 <= abs(value) < 1e6:
+        return f"{value:.6g}"
+    return f"{value:.3e}"
+
+
+def epoch_ms(value: datetime | int | None) -> int | None:
+    """Milliseconds since the epoch from the store's Arrow timestamps (or ms already)."""
+    if isinstance(value, datetime):
+        return round(value.timestamp() * 1000)
+    return value
+
+
+def compact_time(ms: int | None) -> str:
+    """A start time in 11 columns (``11-07 02:45``), the time alone (``14:03:12``) when today."""
+    if ms is None:
+        return ""
+    moment = datetime.fromtimestamp(ms / 1000)
+    if moment.date() == datetime.now().date():
+        return moment.strftime("%H:%M:%S")
+    return moment.strftime("%m-%d %H:%M")
+
+
+def ago(ms: int | None) -> str:
+    """How long ago, in its largest unit (``5m ago``, ``16d ago``), for narrow panes."""
+    if ms is None:
+        return ""
+    seconds = max(0, int(time.time() - ms / 1000))
+    for unit, size in (("d", 86_400), ("h", 3_600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit} ago"
+    return f"{seconds}s ago"
+
+
+def display_path(path: str | Path) -> str:
+    """A path as the user would type it: relative to the current folder when inside it."""
+    target = Path(path)
+    try:
+        return str(target.resolve().relative_to(Path.cwd().resolve())) or "."
+    except ValueError:
+        return str(target)
+
+
+def clip(text: str, width: int) -> str:
+    """``text`` cut to ``width`` characters, an ellipsis marking the cut."""
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def cell(value: object) -> str:
+    """Any value of a runs table as text."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return number(value)
+    return str(value)

@@ -1,0 +1,198 @@
+"""``p``: a metric of the chosen runs, overlaid, with the plot's settings on single keys.
+
+The store downsamples each history to a few points per cell in a worker; the screen keeps the
+last result and only re-draws (no store read) for settings that do not change what is read:
+log-y and smoothing. The x axis, the zoom and the metric read again. On ``StoreChanged`` the
+plot reads again, so a training run's curve grows by itself.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from store.series import XAxis
+from tui import data
+from tui.key_list import KeyList
+from tui.messages import StoreChanged
+from tui.plotting import SMOOTHING_STEPS, PlotOptions, draw, legend
+
+X_AXES = (XAxis.STEP, XAxis.WALL, XAxis.RELATIVE)
+# plotext draws ~15 µs a point with lines; the store's M4 buckets keep 4 points each, so this
+# budget keeps a redraw near 50 ms however many runs and steps are plotted.
+POINT_BUDGET = 3000
+MIN_BUCKETS = 32
+
+
+class KeysLoaded(Message):
+    def __init__(self, keys: list[str]) -> None:
+        super().__init__()
+        self.keys = keys
+
+
+class SeriesLoaded(Message):
+    def __init__(self, options: PlotOptions, series: dict[str, tuple[list[float], list[float]]]) -> None:
+        super().__init__()
+        self.options = options
+        self.series = series
+
+
+class PlotScreen(Screen):
+    BINDINGS = [
+        Binding("escape", "back", "Back"),
+        Binding("x", "cycle_x", "x axis", tooltip="x by step, wall time or time since the run's start"),
+        Binding("l", "log_y", "log-y", tooltip="Logarithmic y axis"),
+        Binding("plus,equals_sign", "smooth(1)", "Smooth+", tooltip="More smoothing (moving average)"),
+        Binding("minus", "smooth(-1)", "Smooth-", tooltip="Less smoothing"),
+        Binding("z", "zoom", "Last N", tooltip="Show only the last N steps"),
+        Binding("r", "reload", "Refresh", show=False, tooltip="Read the store again now"),
+    ]
+
+    def __init__(self, runs: dict[str, str]) -> None:
+        super().__init__()
+        self.runs = runs  # run_id -> name, in legend order
+        self.options: PlotOptions | None = None
+        self.series: dict[str, tuple[list[float], list[float]]] = {}
+
+    def compose(self) -> ComposeResult:
+        with Horizontal():
+            yield KeyList(id="metric-list")
+            with Vertical(id="plot-pane"):
+                yield Static("Loading…", id="plot")
+                yield Static(id="plot-legend")
+                yield Static(id="plot-status")
+                yield Input(placeholder="last N steps (empty: all), enter to apply", id="zoom")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#metric-list").border_title = "Metric"
+        self.query_one("#zoom").display = False
+        self.load_keys()
+
+    # ------------------------------------------------------------ workers
+
+    @work(thread=True, exclusive=True, group="keys", exit_on_error=False)
+    def load_keys(self) -> None:
+        self.post_message(KeysLoaded(data.metric_keys(self.app.reader, list(self.runs))))  # type: ignore[attr-defined]
+
+    @work(thread=True, exclusive=True, group="series", exit_on_error=False)
+    def load_series(self, options: PlotOptions) -> None:
+        width = max(40, self.query_one("#plot").size.width)
+        buckets = max(MIN_BUCKETS, min(width // 2, POINT_BUDGET // (4 * len(self.runs))))
+        found = data.metric_series(
+            self.app.reader, list(self.runs), options.key, options.x, options.last_steps,  # type: ignore[attr-defined]
+            buckets=buckets,
+        )
+        named = {self.runs[r]: found[r] for r in self.runs if r in found}
+        self.post_message(SeriesLoaded(options, named))
+
+    def on_store_changed(self, message: StoreChanged) -> None:
+        if self.options is not None:
+            self.load_series(self.options)
+
+    # ------------------------------------------------------------ results
+
+    def on_keys_loaded(self, message: KeysLoaded) -> None:
+        metrics = self.query_one("#metric-list", OptionList)
+        metrics.clear_options()
+        metrics.add_options([Option(k, id=k) for k in message.keys])
+        if not message.keys:
+            self.query_one("#plot", Static).update("These runs have no metrics to plot.")
+            return
+        metrics.highlighted = 0
+        metrics.focus()
+
+    @on(OptionList.OptionHighlighted, "#metric-list")
+    def metric_chosen(self, event: OptionList.OptionHighlighted) -> None:
+        key = str(event.option.id)
+        options = self.options or PlotOptions(key)
+        self.set_options(dataclasses.replace(options, key=key), read=True)
+
+    def on_series_loaded(self, message: SeriesLoaded) -> None:
+        if self.options is None or message.options.key != self.options.key:
+            return
+        self.series = message.series
+        self.redraw()
+
+    def on_resize(self) -> None:
+        self.redraw()
+
+    # ------------------------------------------------------------ drawing
+
+    def set_options(self, options: PlotOptions, read: bool) -> None:
+        self.options = options
+        self.query_one("#plot-status", Static).update(
+            f"{len(self.runs)} run{'s' if len(self.runs) != 1 else ''} · {options.describe()}"
+        )
+        if read:
+            self.load_series(options)
+        else:
+            self.redraw()
+
+    def redraw(self) -> None:
+        if self.options is None or not self.series:
+            return
+        plot = self.query_one("#plot", Static)
+        width, height = plot.size.width, plot.size.height
+        if width < 10 or height < 5:
+            return
+        color = not self.app.no_color
+        plot.update(Text.from_ansi(draw(self.series, self.options, width, height, color)))
+        self.query_one("#plot-legend", Static).update(legend(list(self.series), color))
+
+    # ------------------------------------------------------------ actions
+
+    def action_back(self) -> None:
+        zoom = self.query_one("#zoom", Input)
+        if zoom.display:
+            zoom.display = False
+            self.query_one("#metric-list").focus()
+        else:
+            self.app.pop_screen()
+
+    def action_cycle_x(self) -> None:
+        if self.options:
+            nxt = X_AXES[(X_AXES.index(self.options.x) + 1) % len(X_AXES)]
+            self.set_options(dataclasses.replace(self.options, x=nxt), read=True)
+
+    def action_log_y(self) -> None:
+        if self.options:
+            self.set_options(dataclasses.replace(self.options, log_y=not self.options.log_y), read=False)
+
+    def action_smooth(self, direction: int) -> None:
+        if self.options:
+            steps = SMOOTHING_STEPS
+            index = min(range(len(steps)), key=lambda i: abs(steps[i] - self.options.smoothing))  # type: ignore[union-attr]
+            index = max(0, min(len(steps) - 1, index + direction))
+            self.set_options(dataclasses.replace(self.options, smoothing=steps[index]), read=False)
+
+    def action_zoom(self) -> None:
+        zoom = self.query_one("#zoom", Input)
+        zoom.display = True
+        zoom.value = str(self.options.last_steps or "") if self.options else ""
+        zoom.focus()
+
+    @on(Input.Submitted, "#zoom")
+    def zoom_submitted(self, event: Input.Submitted) -> None:
+        text = event.value.strip()
+        if text and (not text.isdigit() or int(text) < 1):
+            self.notify("Type a whole number of steps, or nothing for all of them", severity="error")
+            return
+        event.input.display = False
+        self.query_one("#metric-list").focus()
+        if self.options:
+            last = int(text) if text else None
+            self.set_options(dataclasses.replace(self.options, last_steps=last), read=True)
+
+    def action_reload(self) -> None:
+        if self.options:
+            self.load_series(self.options)
