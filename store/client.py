@@ -85,11 +85,14 @@ class Client(RegistryMixin):
         layout.init_store(self.root)
         return writer_for(self.root)
 
-    def snapshot(self, experiment_ids: Sequence[str] | None = None) -> Snapshot:
-        """A fresh read of the store, after flushing this process's pending writes."""
+    def snapshot(
+        self, experiment_ids: Sequence[str] | None = None, materialize: bool = False
+    ) -> Snapshot:
+        """A fresh read of the store, after flushing this process's pending writes
+        (``materialize``: for several queries on one snapshot, see ``Snapshot``)."""
         if layout.check_store(self.root):
             writer_for(self.root).flush()
-        return Snapshot(self.root, experiment_ids)
+        return Snapshot(self.root, experiment_ids, materialize)
 
     def _lock(self, name: str) -> FileLock:
         layout.init_store(self.root)

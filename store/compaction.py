@@ -35,7 +35,8 @@ from store.layout import (
     table_dir,
     write_parquet_atomic,
 )
-from store.schemas import SCHEMAS, SORT_KEYS, SUMMARY_COMBINE_SQL
+from store import summaries
+from store.schemas import SCHEMAS, SORT_KEYS
 
 log = logging.getLogger("mltui.store")
 
@@ -188,18 +189,11 @@ def finish_interrupted(directory: Path) -> list[Path]:
 
 def combine(table: str, parts: list[pa.Table]) -> pa.Table:
     """Several files' rows of one table as one table (summaries combined per run and key)."""
-    from store import duck
-
     schema = SCHEMAS[table]
     parts = [t.select(schema.names).cast(schema) for t in parts]
     data = pa.concat_tables(parts) if parts else schema.empty_table()
     if table == "metric_summaries":
-        con = duck.cursor()
-        try:
-            con.register("inputs", data)
-            data = con.sql(SUMMARY_COMBINE_SQL.format(source="inputs")).to_arrow_table()
-        finally:
-            con.close()
+        data = summaries.combine(data)
     return data.select(schema.names).cast(schema)
 
 

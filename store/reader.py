@@ -71,7 +71,9 @@ VIEWS_SQL = {
                     WHEN r.host IS NULL OR h.alive THEN epoch_ms(now()) - r.start_time
                     ELSE h.last_seen - r.start_time
                     END AS duration,
-               r.lifecycle_stage, r.user_id, r.host, r.pid, r.artifact_uri, r.last_update_time
+               CASE WHEN e.lifecycle_stage = 'deleted' THEN 'deleted' ELSE r.lifecycle_stage END
+                   AS lifecycle_stage,
+               r.user_id, r.host, r.pid, r.artifact_uri, r.last_update_time
         FROM (
             SELECT run_id,
                    arg_max(experiment_id, event_time) AS experiment_id,
@@ -146,11 +148,19 @@ class Snapshot:
     read in parallel take a snapshot each.
 
     ``experiment_ids`` restricts the partitioned tables to those experiments, so a query about
-    one experiment never opens the files of the others.
+    one experiment never opens the files of the others. With ``materialize`` the current-state
+    views (all but the histories) are computed once into temporary tables on first use: what a
+    dashboard or a command that queries the same snapshot several times wants.
     """
 
-    def __init__(self, root: Path | str, experiment_ids: Sequence[str] | None = None) -> None:
+    def __init__(
+        self,
+        root: Path | str,
+        experiment_ids: Sequence[str] | None = None,
+        materialize: bool = False,
+    ) -> None:
         self.root = Path(root)
+        self.materialize = materialize
         self.exists = check_store(self.root)
         self.experiment_ids = list(experiment_ids) if experiment_ids is not None else None
         self.files: dict[str, list[Path]] = {}
@@ -218,7 +228,8 @@ class Snapshot:
                 source = _empty_select(SCHEMAS[table])
             con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS {source}")
         else:
-            con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS {VIEWS_SQL[view]}")
+            kind = "TABLE" if self.materialize and view != "metrics" else "VIEW"
+            con.execute(f"CREATE OR REPLACE TEMP {kind} {view} AS {VIEWS_SQL[view]}")
         self._built.add(view)
 
     def _drop_raw_views(self) -> None:

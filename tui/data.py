@@ -40,7 +40,7 @@ class StoreReader:
     def snapshot(self) -> Snapshot:
         with self._lock:
             if self._snapshot is None:
-                self._snapshot = self.client.snapshot()
+                self._snapshot = self.client.snapshot(materialize=True)
             return self._snapshot
 
     def experiments(self, show_deleted: bool) -> list[Experiment]:
@@ -85,12 +85,14 @@ def store_has_runs(reader: StoreReader) -> bool:
     return runs_table(reader.snapshot(), "", max_results=1, view_type=ViewType.ALL).num_rows > 0
 
 
-def runs(reader: StoreReader, query: str, aggregates: dict[str, str]) -> pa.Table:
-    """Active runs of every experiment matching ``query`` (raises ``QueryError`` if it is bad);
-    a metric named in ``aggregates`` shows that aggregate (min/max/first) instead of its last."""
-    return runs_table(
-        reader.snapshot(), query, view_type=ViewType.ACTIVE_ONLY, aggregates=dict(aggregates)
-    )
+def runs(
+    reader: StoreReader, query: str, aggregates: dict[str, str], show_deleted: bool = False
+) -> pa.Table:
+    """Runs of every experiment matching ``query`` (raises ``QueryError`` if it is bad), deleted
+    ones (and those of deleted experiments) only with ``show_deleted``; a metric named in
+    ``aggregates`` shows that aggregate (min/max/first) instead of its last."""
+    view = ViewType.ALL if show_deleted else ViewType.ACTIVE_ONLY
+    return runs_table(reader.snapshot(), query, view_type=view, aggregates=dict(aggregates))
 
 
 def experiments(reader: StoreReader, table: pa.Table, show_deleted: bool) -> list[ExperimentRow]:

@@ -89,7 +89,7 @@ class MainScreen(Screen):
         """Runs of every experiment matching the filter; the experiment is chosen in Arrow."""
         reader = self.app.reader  # type: ignore[attr-defined]
         try:
-            table = data.runs(reader, query, self.table.settings.aggregates)
+            table = data.runs(reader, query, self.table.settings.aggregates, self.show_deleted)
         except MltuiError as exc:
             if not get_current_worker().is_cancelled:
                 self.post_message(QueryFailed(exc, query))

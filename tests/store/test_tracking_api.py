@@ -231,12 +231,16 @@ def test_experiments_create_search_delete_restore(client: mlflow.Client) -> None
     b = client.create_experiment("b")
     with pytest.raises(mlflow.ValidationError, match="already exists"):
         client.create_experiment("a")
+    run = client.create_run(a)
     client.delete_experiment(a)
     assert [e.name for e in client.search_experiments()] == ["b"]
+    assert client.search_runs(None) == []  # as in MLflow, a deleted experiment's runs are deleted
+    assert client.get_run(run.info.run_id).info.lifecycle_stage == "deleted"
     assert [e.name for e in client.search_experiments(ViewType.DELETED_ONLY)] == ["a"]
     with pytest.raises(mlflow.ValidationError, match="deleted"):
         mlflow.set_experiment("a")
     client.restore_experiment(a)
+    assert [r.info.run_id for r in client.search_runs(None)] == [run.info.run_id]
     assert sorted(e.experiment_id for e in client.search_experiments(order_by=["name"])) == sorted([a, b])
     assert [e.name for e in client.search_experiments(order_by=["name DESC"])] == ["b", "a"]
     client.rename_experiment(b, "c")
