@@ -44,17 +44,20 @@ def flush_interval() -> float:
 class RunBuffer:
     """The metric points of one run not yet written.
 
-    ``points`` is the same list for the buffer's whole life (the flush takes items off its front),
-    so the logging hot path may hold on to it.
+    ``points`` (tuples from ``log_metric``) and ``batches`` (Arrow arrays of ``POINT_TYPE``
+    from ``log_batch``, already converted while validating) are the same lists for the buffer's
+    whole life: the flush takes items off their front, so the logging hot path may hold on to
+    them.
     """
 
-    __slots__ = ("run_id", "experiment_id", "points", "writer")
+    __slots__ = ("run_id", "experiment_id", "points", "batches", "writer")
 
     def __init__(self, writer: Writer, run_id: str, experiment_id: str) -> None:
         self.writer = writer
         self.run_id = run_id
         self.experiment_id = experiment_id
         self.points: list[tuple[str, float, int, int]] = []
+        self.batches: list[pa.StructArray] = []
 
     def add(self, key: str, value: float, step: int, timestamp: int) -> None:
         points = self.points
@@ -92,6 +95,7 @@ class Writer:
         self._warned = False
         for buf in self._buffers.values():
             buf.points.clear()
+            buf.batches.clear()
         self._thread = threading.Thread(
             target=self._loop, name=f"mltui-flush-{self.writer_id}", daemon=True
         )
@@ -166,17 +170,12 @@ class Writer:
                 self._ready.append(
                     (table, part, pa.Table.from_pylist(part_rows, schema=SCHEMAS[table]))
                 )
-        by_exp: dict[str, list[tuple[str, list[tuple[str, float, int, int]]]]] = defaultdict(list)
+        by_exp: dict[str, list[tuple[str, list[pa.StructArray]]]] = defaultdict(list)
         for buf in list(self._buffers.values()):
-            points = buf.points
-            n = len(points)
-            if n:
-                # Never swap the list: a logging thread may hold it between reading the
-                # attribute and appending. Copying then deleting the first n items is safe
-                # (each is one atomic list operation; appends only ever land after them).
-                chunk = points[:n]
-                del points[:n]
-                by_exp[buf.experiment_id].append((buf.run_id, chunk))
+            arrays = [pa.array(chunk, POINT_TYPE) for chunk in [_take(buf.points)] if chunk]
+            arrays += _take(buf.batches)
+            if arrays:
+                by_exp[buf.experiment_id].append((buf.run_id, arrays))
         for experiment_id, runs in by_exp.items():
             points_table = _points_table(experiment_id, runs)
             self._ready.append(("metrics", experiment_id, points_table))
@@ -255,20 +254,31 @@ def _size(path: Path) -> int:
         return 0
 
 
-_POINT = pa.struct(
+POINT_TYPE = pa.struct(
     [("key", pa.string()), ("value", pa.float64()), ("step", pa.int64()), ("timestamp", pa.int64())]
 )
 
 
-def _points_table(
-    experiment_id: str, runs: list[tuple[str, list[tuple[str, float, int, int]]]]
-) -> pa.Table:
-    """The buffered tuples as a metrics table; Arrow converts them in C++ (no Python loop
-    holding the GIL the training loop needs)."""
+def _take(items: list) -> list:
+    """The items now in a list shared with logging threads, removed from it.
+
+    Never swap the list: a logging thread may hold it between reading the attribute and
+    appending. Copying then deleting the first n items is safe (each is one atomic list
+    operation under the GIL; appends only ever land after them).
+    """
+    n = len(items)
+    chunk = items[:n]
+    del items[:n]
+    return chunk
+
+
+def _points_table(experiment_id: str, runs: list[tuple[str, list[pa.StructArray]]]) -> pa.Table:
+    """The buffered points as a metrics table, built in Arrow's C++ (no Python loop holding the
+    GIL the training loop needs)."""
     tables = []
-    for run_id, points in runs:
-        key, value, step, timestamp = pa.array(points, _POINT).flatten()
-        n = len(points)
+    for run_id, arrays in runs:
+        key, value, step, timestamp = pa.concat_arrays(arrays).flatten()
+        n = len(key)
         tables.append(
             pa.Table.from_arrays(
                 [
