@@ -638,12 +638,22 @@ class Client(RegistryMixin):
         """Every point of a metric, by step then timestamp (NaN and ±inf as logged)."""
         run = self.get_run(run_id)
         with self.snapshot([run.info.experiment_id]) as snap:
-            rows = snap.rows(
-                "SELECT key, value, timestamp, step FROM metrics WHERE run_id = ? AND key = ? "
+            points = snap.query(
+                "SELECT value, timestamp, step FROM metrics WHERE run_id = ? AND key = ? "
                 "ORDER BY step, timestamp",
                 [run.info.run_id, key],
             )
-        return [Metric(r["key"], r["value"], r["timestamp"], r["step"], run.info.run_id) for r in rows]
+        n = points.num_rows
+        return list(
+            map(
+                Metric,
+                [key] * n,
+                points.column("value").to_pylist(),
+                points.column("timestamp").to_pylist(),
+                points.column("step").to_pylist(),
+                [run.info.run_id] * n,
+            )
+        )
 
     def get_metric_summaries(self, run_id: str) -> list[MetricSummary]:
         """Last, first, min, max and count of every metric of a run, read without its history."""

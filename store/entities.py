@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 
 class RunStatus(str, enum.Enum):
@@ -49,8 +50,10 @@ class ViewType(enum.IntEnum):
     ALL = 3
 
 
-@dataclass(frozen=True)
-class Metric:
+class Metric(NamedTuple):
+    """One metric point. A named tuple rather than a dataclass: histories hold millions of
+    them, and a tuple is made several times faster."""
+
     key: str
     value: float
     timestamp: int
