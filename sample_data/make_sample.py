@@ -4,7 +4,8 @@
 
 Four experiments with the shapes people meet in practice: a learning-rate sweep whose trials are
 nested under a parent run, a comparison of model families, a run that failed, one that was
-killed, and one whose process vanished (shown as CRASHED). Curves are seeded noise around
+killed, and one whose process vanished (shown as CRASHED); and a registered model with versions
+in Production, Staging and Archived, an alias and its history. Curves are seeded noise around
 realistic loss/accuracy shapes, timestamps spread over a few days, so sorting, plotting and diffs
 all have something to show.
 """
@@ -12,6 +13,7 @@ all have something to show.
 from __future__ import annotations
 
 import math
+import os
 import random
 import shutil
 import sys
@@ -90,6 +92,20 @@ class Builder:
         return run_id
 
 
+def register_models(c: Client, run_ids: list[str]) -> None:
+    """Three versions of one model, moved through the stages, with an alias and a history."""
+    for run_id in run_ids:
+        c.log_dict(run_id, {"architecture": "resnet18", "classes": 10}, "model/config.json")
+    c.create_registered_model("cifar-resnet18", description="ResNet-18 on CIFAR-10", tags={"team": "vision"})
+    for run_id in run_ids:
+        c.create_model_version("cifar-resnet18", f"runs:/{run_id}/model", run_id=run_id)
+    c.transition_model_version_stage("cifar-resnet18", 1, "Production")
+    c.transition_model_version_stage("cifar-resnet18", 2, "Production", archive_existing_versions=True)
+    c.transition_model_version_stage("cifar-resnet18", 3, "Staging")
+    c.set_registered_model_alias("cifar-resnet18", "champion", 2)
+    c.set_model_version_tag("cifar-resnet18", 2, "validated", "yes")
+
+
 def build(root: Path) -> None:
     if root.exists():
         shutil.rmtree(root)
@@ -98,8 +114,9 @@ def build(root: Path) -> None:
 
     sweep = c.create_experiment("lr_sweep", tags={"team": "vision", "dataset": "cifar10"})
     parent = b.run(sweep, "sweep-resnet18", {"model": "resnet18", "search": "grid"}, 10, 0.01, 0.5)
+    trials = {}
     for lr in (0.001, 0.003, 0.01, 0.03, 0.1, 0.3):
-        b.run(
+        trials[lr] = b.run(
             sweep,
             f"resnet18-lr{lr:g}",
             {"model": "resnet18", "lr": lr, "batch_size": 128, "epochs": 30, "optimizer": "sgd"},
@@ -138,12 +155,14 @@ def build(root: Path) -> None:
     b.run(ops, "preempted", {"model": "resnet50", "batch_size": 256}, 300, 0.01, 0.95, "KILLED", stop_at=140)
     b.run(ops, "node-lost", {"model": "resnet50", "batch_size": 128}, 300, 0.01, 0.95, "RUNNING", stop_at=90)
 
+    register_models(c, [trials[0.01], trials[0.03], trials[0.1]])
     c.flush()
     compact(root)
     shutil.rmtree(root / "locks", ignore_errors=True)
 
 
 if __name__ == "__main__":
+    os.environ["LOGNAME"] = os.environ["USER"] = "ana"  # the sample's one user, not whoever builds it
     target = Path(sys.argv[1]) if len(sys.argv) > 1 else HERE / "mlstore"
     build(target)
     size = sum(p.stat().st_size for p in target.rglob("*") if p.is_file())

@@ -62,6 +62,7 @@ SCENES = {
     "diff": (["d"], ["resnet18-lr0.1", "resnet18-lr0.03", "resnet18-lr0.3"]),
     "help": (["question_mark"], []),
     "export": (["e"], []),
+    "registry": (["m"], []),
 }
 
 
