@@ -198,3 +198,33 @@ def test_broken_run_folder_is_skipped_and_reported(fixtures: Path, tmp_path: Pat
     summary = import_mlflow(fixtures / "mlruns", tmp_path / "store")
     assert summary.runs == 8
     assert [s.what for s in summary.skipped] == [f"run folder {exp_dir.name}/{broken.name}"]
+
+
+def test_legacy_file_store_layouts_import(tmp_path: Path) -> None:
+    """MLflow 1.x folders: int ids, `run_uuid`, no lifecycle, names only in tags, 2- and 5-field
+    metric lines, keys with '/' as sub-folders."""
+    root = tmp_path / "mlruns"
+    exp = root / "0"
+    run = exp / "a1b2c3d4e5f6"
+    (run / "metrics" / "train").mkdir(parents=True)
+    (run / "params").mkdir()
+    (run / "tags").mkdir()
+    (exp / "meta.yaml").write_text("artifact_location: ./mlruns/0\nexperiment_id: 0\nname: Default\n")
+    (run / "meta.yaml").write_text(
+        "artifact_uri: ./mlruns/0/a1b2c3d4e5f6/artifacts\nend_time: 1500000001000\n"
+        "experiment_id: 0\nrun_uuid: a1b2c3d4e5f6\nsource_type: 4\nstart_time: 1500000000000\n"
+        "status: 3\ntags: []\nuser_id: ana\n"
+    )
+    (run / "metrics" / "loss").write_text("1500000000000 0.5\n1500000000100 0.25\n")
+    (run / "metrics" / "train" / "acc").write_text("1500000000000 0.9 3 ds 0abc\n1500000000001 nan 4\n")
+    (run / "params" / "lr").write_text("0.01")
+    (run / "tags" / "mlflow.runName").write_text("old-run")
+    summary = import_mlflow(root, tmp_path / "store")
+    assert (summary.runs, summary.points, summary.skipped) == (1, 4, [])
+    got = store.Client(tmp_path / "store").get_run("a1b2c3d4e5f6")
+    assert (got.info.run_name, got.info.status, got.info.lifecycle_stage) == ("old-run", "FINISHED", "active")
+    assert got.data.params == {"lr": "0.01"}
+    client = store.Client(tmp_path / "store")
+    assert [(m.step, m.value) for m in client.get_metric_history("a1b2c3d4e5f6", "loss")] == [(0, 0.5), (0, 0.25)]
+    acc = client.get_metric_history("a1b2c3d4e5f6", "train/acc")
+    assert [m.step for m in acc] == [3, 4] and math.isnan(acc[1].value)
