@@ -8,12 +8,24 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
 from store.timefmt import short_duration, short_time
 
-__all__ = ["ago", "cell", "clip", "compact_time", "display_path", "epoch_ms", "number", "short_duration", "short_time"]
+__all__ = [
+    "ago",
+    "cell",
+    "clip",
+    "column_format",
+    "compact_time",
+    "display_path",
+    "epoch_ms",
+    "number",
+    "short_duration",
+    "short_time",
+]
 
 
 def number(value: float | int | None) -> str:
@@ -29,6 +41,29 @@ def number(value: float | int | None) -> str:
     if value == 0 or 1e-4 <= abs(value) < 1e6:
         return f"{value:.6g}"
     return f"{value:.3e}"
+
+
+def column_format(values: list[object]) -> Callable[[object], str]:
+    """One format for a column of numbers, so that their decimal points line up.
+
+    Fixed decimals chosen from the largest magnitude (four significant digits for it), unless the
+    column spans so many orders of magnitude that small values would read as zero: then every
+    value gets the same scientific notation.
+    """
+    finite = [abs(v) for v in values if isinstance(v, float) and math.isfinite(v)]
+    if not finite or any(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        return cell
+    largest = max(finite)
+    smallest = min((v for v in finite if v > 0), default=largest)
+    if largest >= 1e7 or (smallest > 0 and smallest < 10 ** -(_decimals(largest))):
+        return lambda v: f"{v:.3e}" if isinstance(v, float) and math.isfinite(v) else cell(v)
+    decimals = _decimals(largest)
+    return lambda v: f"{v:.{decimals}f}" if isinstance(v, float) and math.isfinite(v) else cell(v)
+
+
+def _decimals(largest: float) -> int:
+    digits = math.floor(math.log10(largest)) + 1 if largest > 0 else 1
+    return min(6, max(0, 4 - digits))
 
 
 def epoch_ms(value: datetime | int | None) -> int | None:

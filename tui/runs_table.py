@@ -100,7 +100,7 @@ class RunsTable(DataTable):
         text = model.label(column, self.settings, clashes)
         if column == self.settings.sort:
             text += " ▼" if self.settings.descending else " ▲"
-        return Text(text, style="bold")
+        return Text(text, style="bold", justify="right" if model.is_numeric(column) else "left")
 
     def _fill(self, keep_run: str | None, keep_column: str | None, row: int | None = None) -> None:
         self.clear(columns=True)
@@ -118,6 +118,8 @@ class RunsTable(DataTable):
             for column, value in zip(self.shown_columns, cells):
                 if column == "status" and value in STATUS_STYLES:
                     styled.append(Text(value, style=self._status_style(value)))
+                elif model.is_numeric(column):
+                    styled.append(Text(value, justify="right"))
                 else:
                     styled.append(value)
             self.add_row(*styled, key=run_id)

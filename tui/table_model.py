@@ -133,6 +133,11 @@ def sort_table(table: pa.Table, column: str | None, descending: bool) -> pa.Tabl
     return table.take(order)
 
 
+def is_numeric(column: str) -> bool:
+    """Columns shown right-aligned: metric values and durations."""
+    return column.startswith("metrics.") or column == "duration"
+
+
 def render_cell(column: str, value: object) -> str:
     if column in ("start_time", "end_time"):
         return fmt.compact_time(fmt.epoch_ms(value))
@@ -142,11 +147,15 @@ def render_cell(column: str, value: object) -> str:
 
 
 def row_cells(table: pa.Table, columns: list[str], start: int, stop: int) -> list[tuple[str, list[str]]]:
-    """``(run_id, cells)`` for rows ``start:stop`` of an already sorted table."""
+    """``(run_id, cells)`` for rows ``start:stop`` of an already sorted table; each metric column
+    formatted alike over the whole table, so its decimal points line up as you scroll."""
     window = table.slice(start, max(0, stop - start))
     ids = window["run_id"].to_pylist()
-    data = [window[c].to_pylist() if c in window.column_names else [None] * len(ids) for c in columns]
-    return [
-        (run_id, [render_cell(c, data[j][i]) for j, c in enumerate(columns)])
-        for i, run_id in enumerate(ids)
+    renderers = [
+        fmt.column_format(table[c].to_pylist())
+        if c.startswith("metrics.") and c in table.column_names
+        else (lambda v, c=c: render_cell(c, v))
+        for c in columns
     ]
+    data = [window[c].to_pylist() if c in window.column_names else [None] * len(ids) for c in columns]
+    return [(run_id, [renderers[j](data[j][i]) for j in range(len(columns))]) for i, run_id in enumerate(ids)]

@@ -104,20 +104,33 @@ async def test_metric_column_switches_aggregate(runs_store: Path) -> None:
         await open_app(pilot)
         table = app.screen.query_one(RunsTable)
 
-        def loss_of(name: str) -> str:
+        def loss_of(name: str) -> float:
             row = names(app).index(name)
-            return str(table.get_row_at(row)[table.get_column_index("metrics.loss")])
+            return float(str(table.get_row_at(row)[table.get_column_index("metrics.loss")]))
 
         table.move_cursor(column=table.get_column_index("metrics.loss"))
-        assert loss_of("alpha") == "0.3"
+        assert loss_of("alpha") == 0.3
         await pilot.press("a", "a")
         await settle(pilot)
         column = table.get_column_index("metrics.loss")
         assert str(table.ordered_columns[column].label).startswith("loss (max)")
-        assert loss_of("alpha") == "1" and loss_of("echo") == "3"
+        assert loss_of("alpha") == 1 and loss_of("echo") == 3
         await pilot.press("s")
         await pilot.pause()
         assert names(app) == ["echo", "charlie", "bravo", "alpha", "delta"]
+
+
+async def test_metric_columns_line_up(runs_store: Path) -> None:
+    """A metric column's values share one format and are right-aligned: decimal points line up."""
+    app = make_app(runs_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_app(pilot)
+        table = app.screen.query_one(RunsTable)
+        column = table.get_column_index("metrics.loss")
+        cells = [table.get_row_at(row)[column] for row in range(table.row_count)]
+        assert all(cell.justify == "right" for cell in cells)
+        decimals = {len(str(cell).split(".")[1]) for cell in cells if str(cell)}
+        assert len(decimals) == 1
 
 
 async def test_marks_survive_refresh(runs_store: Path) -> None:
