@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -19,40 +18,44 @@ class Catalog:
     tags: frozenset[str] = frozenset()
 
 
+# Straight from the raw files (no current-state aggregation): a key some event ever named is a
+# key the store knows, which is all a catalog is for.
 _ALL_SQL = """
-SELECT 'metrics' AS kind, key FROM (SELECT DISTINCT key FROM metric_summaries)
-UNION ALL SELECT 'params', key FROM (SELECT DISTINCT key FROM params)
-UNION ALL SELECT 'tags', key FROM (SELECT DISTINCT key FROM tags)
+SELECT 'metrics' AS kind, key FROM (SELECT DISTINCT key FROM raw_metric_summaries)
+UNION ALL SELECT 'params', key FROM (SELECT DISTINCT key FROM raw_params)
+UNION ALL SELECT 'tags', key FROM (SELECT DISTINCT key FROM raw_tags)
 """
 _SOME_SQL = """
-SELECT 'metrics' AS kind, key FROM (SELECT DISTINCT key FROM metric_summaries
+SELECT 'metrics' AS kind, key FROM (SELECT DISTINCT key FROM raw_metric_summaries
                                     WHERE list_contains(?, experiment_id))
-UNION ALL
-SELECT 'params', key FROM (SELECT DISTINCT p.key FROM params p JOIN runs r USING (run_id)
-                           WHERE list_contains(?, r.experiment_id))
-UNION ALL
-SELECT 'tags', key FROM (SELECT DISTINCT t.key FROM tags t JOIN runs r USING (run_id)
-                         WHERE list_contains(?, r.experiment_id))
+UNION ALL SELECT 'params', key FROM (SELECT DISTINCT key FROM raw_params
+                                     WHERE list_contains(?, experiment_id))
+UNION ALL SELECT 'tags', key FROM (SELECT DISTINCT key FROM raw_tags
+                                   WHERE list_contains(?, experiment_id))
 """
-
-
-_cache: weakref.WeakKeyDictionary[Snapshot, dict[tuple[str, ...] | None, Catalog]] = weakref.WeakKeyDictionary()
+_TABLES = ("metric_summaries", "params", "tags")
+_cache: dict[tuple[object, ...], Catalog] = {}
 _cache_lock = threading.Lock()
+_CACHE_SIZE = 16
 
 
 def catalog(snap: Snapshot, experiment_ids: Sequence[str] | None = None) -> Catalog:
     """Every key logged in the given experiments (all experiments when None).
 
-    A snapshot never changes, so its catalog is computed once: the dashboard's filter box
-    re-runs queries on one snapshot as the user types.
+    Store files never change once written (new data is a new file, a merge a new name), so the
+    catalog of a set of files is computed once per process: the dashboard's filter box and
+    repeated searches do not read the keys again until the store changes.
     """
     wanted = tuple(sorted(experiment_ids)) if experiment_ids is not None else None
+    key = (wanted, *(tuple(snap.files.get(t, ())) for t in _TABLES))
     with _cache_lock:
-        known = _cache.get(snap, {}).get(wanted)
+        known = _cache.get(key)
     if known is None:
         known = _read(snap, list(wanted) if wanted is not None else None)
         with _cache_lock:
-            _cache.setdefault(snap, {})[wanted] = known
+            if len(_cache) >= _CACHE_SIZE:
+                _cache.pop(next(iter(_cache)))
+            _cache[key] = known
     return known
 
 
