@@ -11,7 +11,11 @@ terminal equivalent to time.
 Targets (issue 4): first paint < 1 s, filter and sort < 100 ms, plot < 200 ms, a refresh cycle
 with nothing changed < 50 ms.
 
-Run: ``python benchmarks/bench_tui.py [--quick] [--json]``.
+The plot's parts are also timed alone (the store's downsampling, plotext's drawing), outside
+the app, where they do not share the two cores with the UI thread.
+
+Run: ``python benchmarks/bench_tui.py [--quick] [--json] [--keep DIR]`` (``--keep`` builds the
+stores in DIR once and reuses them on the next runs).
 """
 
 from __future__ import annotations
@@ -29,14 +33,15 @@ import pyarrow as pa
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchlib import Row, emit, quick, scratch  # noqa: E402
+from benchlib import Row, best_of, emit, quick, scratch  # noqa: E402
 
-from store import Client  # noqa: E402
+from store import Client, series  # noqa: E402
 from store.compaction import compact  # noqa: E402
 from store.watch import Watcher  # noqa: E402
 from tui.app import make_app  # noqa: E402
 from tui.main_screen import MainScreen  # noqa: E402
 from tui.plot_screen import PlotScreen  # noqa: E402
+from tui.plotting import PlotOptions, draw  # noqa: E402
 from tui.runs_table import RunsTable  # noqa: E402
 
 T0 = 1_790_000_000_000
@@ -156,7 +161,7 @@ async def measure_plot(root: Path, run_ids: list[str], label: str) -> list[Row]:
             start = time.perf_counter()
             screen = PlotScreen({r: f"run-{i}" for i, r in enumerate(run_ids)})
             app.push_screen(screen)
-            await until(pilot, lambda s=screen: bool(s.series))  # drawn in the same handler
+            await until(pilot, lambda s=screen: bool(s.series))  # put on screen in the same handler
             times.append(time.perf_counter() - start)
             app.pop_screen()
             await pilot.pause(0.05)
@@ -166,17 +171,52 @@ async def measure_plot(root: Path, run_ids: list[str], label: str) -> list[Row]:
                 note=f"open plot to drawn; DuckDB M4 downsampling to {total:,} points")]
 
 
-def main() -> None:
+def measure_downsampling(root: Path, run_ids: list[str]) -> list[Row]:
+    """The plot's two parts alone, outside the app: the store's downsampling and plotext."""
+    with Client(root).snapshot(materialize=True) as snap:
+        found = series.metric_series(snap, run_ids, "loss", buckets=75)
+        reading = best_of(lambda: series.metric_series(snap, run_ids, "loss", buckets=75), 5)
+        zoomed = best_of(lambda: series.metric_series(snap, run_ids, "loss", buckets=75, last_steps=1000), 5)
+        small = series.metric_series(snap, run_ids, "loss", buckets=32)  # what the 80x24 plot reads
+    drawing = best_of(lambda: draw(small, PlotOptions("loss"), 58, 21), 5)
+    points = sum(len(xs) for xs, _ in found.values())
+    return [
+        Row("downsample 10 runs x 100,000 steps", "ms", 1000 * reading,
+            note=f"store.series.metric_series, one statement, to {points:,} points"),
+        Row("downsample the last 1,000 steps of 10 runs", "ms", 1000 * zoomed, note="the plot's zoom (z)"),
+        Row("draw the 80x24 plot with plotext", "ms", 1000 * drawing,
+            note=f"{sum(len(xs) for xs, _ in small.values()):,} points in 58x21 cells (the 80x24 plot), in its worker"),
+    ]
+
+
+def build(folder: Path) -> list[str]:
+    """The two stores in ``folder`` (kept from an earlier run with ``--keep``); the long runs' ids."""
     runs, steps = (2_000, 1_000) if quick() else (10_000, 100_000)
-    with scratch("tui") as folder:
+    ids_file = folder / "long-run-ids.txt"
+    if not ids_file.exists():
         build_store(folder / "runs", runs, 3, 5)
-        ids = build_store(folder / "long", 10, steps, 1)
-        rows = []
-        for label in SIZES:
-            rows += asyncio.run(measure_table(folder / "runs", label))
-        for label in SIZES:
-            rows += asyncio.run(measure_plot(folder / "long", ids, label))
-    emit(rows)
+        ids_file.write_text("\n".join(build_store(folder / "long", 10, steps, 1)))
+    return ids_file.read_text().split()
+
+
+def measure(folder: Path) -> list[Row]:
+    ids = build(folder)
+    rows = []
+    for label in SIZES:
+        rows += asyncio.run(measure_table(folder / "runs", label))
+    for label in SIZES:
+        rows += asyncio.run(measure_plot(folder / "long", ids, label))
+    return rows + measure_downsampling(folder / "long", ids)
+
+
+def main() -> None:
+    if "--keep" in sys.argv:
+        folder = Path(sys.argv[sys.argv.index("--keep") + 1])
+        folder.mkdir(parents=True, exist_ok=True)
+        emit(measure(folder))
+        return
+    with scratch("tui") as folder:
+        emit(measure(folder))
 
 
 if __name__ == "__main__":

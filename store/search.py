@@ -10,6 +10,7 @@ summaries are read.
 from __future__ import annotations
 
 import difflib
+import itertools
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -27,6 +28,7 @@ from store.reader import Snapshot
 RUN_COLUMNS = ("run_id", "run_name", "experiment", "status", "start_time", "end_time", "duration", "user_id")
 _STAGES = {ViewType.ACTIVE_ONLY: ["active"], ViewType.DELETED_ONLY: ["deleted"], ViewType.ALL: ["active", "deleted"]}
 SYSTEM_TAG_PREFIX = "mlflow."
+_matched_names = itertools.count()
 
 
 def search_sql(
@@ -107,6 +109,10 @@ def runs_table(
     ``tags.<key>`` (system tags ``mlflow.*`` left out; the query still reaches them), each
     section sorted by key, only keys some matched run has. A metric or param a run lacks is
     null; NaN stays NaN.
+
+    A filter's matched runs are kept once in a temporary table of the snapshot's cursor, in
+    order, and the long tables are joined to it: no list of ids travels between Python and
+    DuckDB, and each long row arrives with its run's row number, ready for the pivot.
     """
     chosen = dict(aggregates or {})
     for key, func in chosen.items():
@@ -115,7 +121,19 @@ def runs_table(
                 f"invalid aggregate {func!r} for {key!r}: expected one of {', '.join(SUMMARY_COLUMNS)}"
             )
     sql, params = search_sql(snap, query, experiment_ids, view_type, order_by, max_results, RUN_COLUMNS)
-    runs = snap.query(sql, params)
+    if not query.strip() and max_results is None:
+        runs = snap.query(sql, params)
+        return _wide(runs, _long_values(snap, runs, None, chosen))
+    matched = f"search_matched_{next(_matched_names)}"
+    snap.query(f"CREATE TEMP TABLE {matched} AS {sql}", params)
+    try:
+        runs = snap.query(f"SELECT * FROM {matched} ORDER BY rowid")
+        return _wide(runs, _long_values(snap, runs, matched, chosen))
+    finally:
+        snap.query(f"DROP TABLE IF EXISTS {matched}")
+
+
+def _wide(runs: pa.Table, long_columns: dict[str, pa.Array]) -> pa.Table:
     columns: dict[str, pa.Array] = {}
     for name in RUN_COLUMNS:
         array = runs.column(name).combine_chunks()
@@ -124,56 +142,64 @@ def runs_table(
         elif name == "duration":
             array = array.cast(pa.int64())
         columns[name] = array
-    if runs.num_rows:
-        ids = columns["run_id"]
-        every_run = not query.strip() and max_results is None
-        columns.update(_long_values(snap, ids, every_run, chosen))
+    columns.update(long_columns)
     return pa.table(columns)
 
 
-def _long_values(snap: Snapshot, ids: pa.Array, every_run: bool, chosen: dict[str, str]) -> dict[str, pa.Array]:
-    """The metric, param and tag columns of the runs ``ids``: read long, pivoted in Arrow.
+def _long_values(
+    snap: Snapshot, runs: pa.Table, matched: str | None, chosen: dict[str, str]
+) -> dict[str, pa.Array]:
+    """The metric, param and tag columns of ``runs``, in their order.
 
-    When the table holds every run anyway, the long tables are read whole (binding a list of
-    10,000 ids costs more than reading the few rows of runs left out, which the pivot skips).
+    A filtered table's runs are in the temporary table ``matched``, whose row numbers the long
+    rows of its runs are joined to. Without a filter (``matched`` None: every run, the
+    dashboard's first screen) the long tables are read whole, as joining costs more than
+    reading the few rows of runs left out (deleted ones), which the pivot skips.
     """
+    if runs.num_rows == 0:
+        return {}
     summaries = sorted({SUMMARY_COLUMNS[f] for f in chosen.values()} | {"last_value"})
-    restrict = "" if every_run else " AND run_id IN (SELECT unnest(?::VARCHAR[]))"
-    bound = [] if every_run else [ids.to_pylist()]
-    metrics = snap.query(f"SELECT run_id, key, {', '.join(summaries)} FROM metric_summaries WHERE true{restrict}", bound)
-    out = _pivot(metrics, ids, "metrics", lambda key: SUMMARY_COLUMNS[chosen.get(key, "last")])
-    for view in ("params", "tags"):
+    if matched is None:
+        select = "SELECT v.run_id, v.key, {columns} FROM {view} v"
+    else:
+        select = f"SELECT x.rowid AS row, v.key, {{columns}} FROM {{view}} v JOIN {matched} x USING (run_id)"
+    ids = runs.column("run_id").combine_chunks()
+    out: dict[str, pa.Array] = {}
+    for view, prefix, values, pick in (
+        ("metric_summaries", "metrics", summaries, lambda key: SUMMARY_COLUMNS[chosen.get(key, "last")]),
+        ("params", "params", ["value"], lambda _key: "value"),
+        ("tags", "tags", ["value"], lambda _key: "value"),
+    ):
         long = snap.query(
-            f"SELECT run_id, key, value FROM {view} WHERE NOT (? AND starts_with(key, ?)){restrict}",
-            [view == "tags", SYSTEM_TAG_PREFIX, *bound],
+            select.format(columns=", ".join(f"v.{c}" for c in values), view=view)
+            + " WHERE NOT (? AND starts_with(v.key, ?))",
+            [view == "tags", SYSTEM_TAG_PREFIX],
         )
-        out.update(_pivot(long, ids, view, lambda _key: "value"))
+        if matched is None:
+            long = long.append_column("row", pc.index_in(long.column("run_id"), value_set=ids))
+        out.update(_pivot(long, runs.num_rows, prefix, pick))
     return out
 
 
-def _pivot(
-    long: pa.Table, ids: pa.Array, prefix: str, value_column: Callable[[str], str]
-) -> dict[str, pa.Array]:
-    """Long ``(run_id, key, value...)`` rows -> one column per key, rows in ``ids`` order.
+def _pivot(long: pa.Table, count: int, prefix: str, value_column: Callable[[str], str]) -> dict[str, pa.Array]:
+    """Long ``(row, key, value...)`` rows -> one column per key of ``count`` rows, by key.
 
-    Sorted by key once, each key's slice is placed by ``index_in``/``take``: all in Arrow's C++,
-    so thousands of runs and keys cost milliseconds. Rows of runs not in ``ids`` are skipped, and
-    a key only they have gets no column.
+    Each key's rows are picked out by its dictionary code and placed by ``index_in``/``take`` on
+    their row numbers: all in Arrow's C++, so thousands of runs and keys cost milliseconds. Rows
+    without a row number (runs not in the table) are skipped, and a key only they have gets no
+    column.
     """
     if long.num_rows == 0:
         return {}
-    long = long.sort_by([("key", "ascending")])
-    rows = pc.index_in(long.column("run_id"), value_set=ids).combine_chunks()
-    every_row = pa.array(range(len(ids)), pa.int32())
-    runs = pc.run_end_encode(long.column("key").combine_chunks())
+    every_row = pa.array(range(count), long.column("row").type)
+    keys = pc.dictionary_encode(long.column("key").combine_chunks())
     out: dict[str, pa.Array] = {}
-    start = 0
-    for key, end in zip(runs.values.to_pylist(), runs.run_ends.to_pylist()):
-        placed = pc.index_in(every_row, value_set=rows.slice(start, end - start))
-        if placed.null_count < len(placed):
-            values = long.column(value_column(key)).slice(start, end - start)
-            out[f"{prefix}.{key}"] = pc.take(values, placed).combine_chunks()
-        start = end
+    for code, key in sorted(enumerate(keys.dictionary.to_pylist()), key=lambda item: item[1]):
+        mine = pc.and_kleene(pc.equal(keys.indices, code), pc.is_valid(long.column("row")))
+        rows = pc.filter(long.column("row"), mine)
+        if len(rows):
+            placed = pc.index_in(every_row, value_set=rows)
+            out[f"{prefix}.{key}"] = pc.take(pc.filter(long.column(value_column(key)), mine), placed).combine_chunks()
     return out
 
 

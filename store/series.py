@@ -35,36 +35,52 @@ _X_SQL = {
     XAxis.RELATIVE: ("(p.timestamp - r.t0) / 1000.0", "0.0", "(r.t1 - r.t0) / 1000.0"),
 }
 
-_ZOOM_SQL = "QUALIFY step > max(step) OVER (PARTITION BY run_id) - $last"
+# Each run's range along x, numbered so that the points are grouped by an integer, not a run id.
+# A whole history spans the steps its summary records (first and last step, and their times):
+# no pass over the points is needed to find it.
+_SUMMARY_RANGES_SQL = """
+    SELECT row_number() OVER (ORDER BY run_id) AS i, run_id, first_step AS s0, last_step AS s1,
+           first_timestamp AS t0, last_timestamp AS t1
+    FROM metric_summaries WHERE key = $key AND list_contains($ids, run_id)"""
 
+# Zoomed, a run keeps its steps after its last one minus $last; their range is read from them.
+_ZOOM_RANGES_SQL = """
+    SELECT row_number() OVER (ORDER BY p.run_id) AS i, p.run_id, min(p.step) AS s0,
+           max(p.step) AS s1, min(p.timestamp) AS t0, max(p.timestamp) AS t1
+    FROM metrics p JOIN metric_summaries s ON p.run_id = s.run_id AND s.key = $key
+    WHERE p.key = $key AND isfinite(p.value) AND list_contains($ids, s.run_id)
+      AND p.step > s.last_step - $last
+    GROUP BY p.run_id"""
+
+# One statement for every run: the join to ``ranges`` picks the runs' rows of the key (the scan
+# reads only run_id, key, step, timestamp and value, skipping row groups of other runs and keys),
+# each point gets its bucket (points outside the range, from out-of-order times, go to the end
+# buckets) and each bucket keeps its first, last, lowest and highest point.
 _SERIES_SQL = """
-WITH pts AS (
-    SELECT run_id, step, timestamp, value FROM metrics
-    WHERE list_contains($ids, run_id) AND key = $key AND isfinite(value)
-    {zoom}
-), ranges AS (
-    SELECT run_id, min(step) AS s0, max(step) AS s1, min(timestamp) AS t0, max(timestamp) AS t1
-    FROM pts GROUP BY run_id
+WITH ranges AS ({ranges}
 ), bucketed AS (
-    SELECT p.run_id, {x} AS x, p.value,
-           least(floor(({x} - {lo}) / greatest({hi} - {lo}, 1e-9) * $buckets), $buckets - 1)
-               AS bucket
-    FROM pts p JOIN ranges r USING (run_id)
+    SELECT r.i, {x} AS x, p.value,
+           greatest(least(floor(({x} - {lo}) / greatest({hi} - {lo}, 1e-9) * $buckets),
+                          $buckets - 1), 0) AS bucket
+    FROM metrics p JOIN ranges r ON p.run_id = r.run_id
+    WHERE p.key = $key AND isfinite(p.value) AND p.step >= r.s0
 ), m4 AS (
-    SELECT run_id, bucket,
+    SELECT i, bucket,
            min(x) AS x1, arg_min(value, x) AS v1,
            max(x) AS x2, arg_max(value, x) AS v2,
            arg_min(x, value) AS x3, min(value) AS v3,
            arg_max(x, value) AS x4, max(value) AS v4
-    FROM bucketed GROUP BY run_id, bucket
+    FROM bucketed GROUP BY i, bucket
+), picked AS (
+    SELECT DISTINCT i, x, value FROM (
+        SELECT i, x1 AS x, v1 AS value FROM m4
+        UNION ALL SELECT i, x2, v2 FROM m4
+        UNION ALL SELECT i, x3, v3 FROM m4
+        UNION ALL SELECT i, x4, v4 FROM m4
+    )
 )
-SELECT DISTINCT run_id, x, value FROM (
-    SELECT run_id, x1 AS x, v1 AS value FROM m4
-    UNION ALL SELECT run_id, x2, v2 FROM m4
-    UNION ALL SELECT run_id, x3, v3 FROM m4
-    UNION ALL SELECT run_id, x4, v4 FROM m4
-)
-ORDER BY run_id, x
+SELECT r.run_id, k.x, k.value FROM picked k JOIN ranges r USING (i)
+ORDER BY k.i, k.x
 """
 
 
@@ -79,7 +95,8 @@ def metric_series(
     """``{run_id: (xs, values)}`` of one metric, at most ``4 * buckets`` points per run.
 
     ``last_steps`` keeps only each run's last N steps (zooming on the end of training). Runs
-    without a finite point of ``key`` are absent from the result.
+    without a finite point of ``key`` are absent from the result. All runs are read and
+    downsampled by one DuckDB statement.
     """
     axis = XAxis(x)
     if buckets < 1:
@@ -91,10 +108,10 @@ def metric_series(
     if last_steps is not None:
         params["last"] = last_steps
     sql = _SERIES_SQL.format(
-        zoom=_ZOOM_SQL if last_steps is not None else "", x=x_sql, lo=lo_sql, hi=hi_sql
+        ranges=_SUMMARY_RANGES_SQL if last_steps is None else _ZOOM_RANGES_SQL,
+        x=x_sql, lo=lo_sql, hi=hi_sql,
     )
-    table = snap.query(sql, params)
-    return _split(table)
+    return _split(snap.query(sql, params))
 
 
 def _split(table: pa.Table) -> dict[str, tuple[list[float], list[float]]]:

@@ -1,20 +1,23 @@
 """``p``: a metric of the chosen runs, overlaid, with the plot's settings on single keys.
 
-The store downsamples each history to a few points per cell in a worker; the screen keeps the
-last result and only re-draws (no store read) for settings that do not change what is read:
-log-y and smoothing. The x axis, the zoom and the metric read again. On ``StoreChanged`` the
+The store downsamples each history to a few points per cell and plotext draws the figure, both
+in a worker: the UI thread only puts the finished picture in place. The screen keeps the last
+series and only draws again (no store read) for settings that do not change what is read: log-y,
+smoothing and a new size. The x axis, the zoom and the metric read again. On ``StoreChanged`` the
 plot reads again, so a training run's curve grows by itself.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import threading
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.geometry import Size
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Input, OptionList, Static
@@ -31,19 +34,54 @@ X_AXES = (XAxis.STEP, XAxis.WALL, XAxis.RELATIVE)
 # budget keeps a redraw near 50 ms however many runs and steps are plotted.
 POINT_BUDGET = 3000
 MIN_BUCKETS = 32
+# plotext draws on one module-level figure: one drawing at a time, whatever the worker.
+_plotext = threading.Lock()
+
+Series = dict[str, tuple[list[float], list[float]]]
 
 
-class KeysLoaded(Message):
-    def __init__(self, keys: list[str]) -> None:
-        super().__init__()
-        self.keys = keys
+def _reads(options: PlotOptions) -> tuple[object, ...]:
+    """The settings that change what is read from the store (the others only change the drawing)."""
+    return options.key, options.x, options.last_steps
 
 
-class SeriesLoaded(Message):
-    def __init__(self, options: PlotOptions, series: dict[str, tuple[list[float], list[float]]]) -> None:
+@dataclasses.dataclass(frozen=True)
+class Picture:
+    """A drawn plot, its legend, and the size it was drawn at."""
+
+    plot: Text
+    legend: Text
+    size: Size
+
+
+class Plotted(Message):
+    """A finished plot: the series it shows and, if the plot had a size to draw at, the picture."""
+
+    def __init__(self, options: PlotOptions, series: Series, picture: Picture | None) -> None:
         super().__init__()
         self.options = options
         self.series = series
+        self.picture = picture
+
+
+class KeysLoaded(Message):
+    """The metric keys of the runs and the plot of the first one, read in the same worker."""
+
+    def __init__(self, keys: list[str], first: Plotted | None) -> None:
+        super().__init__()
+        self.keys = keys
+        self.first = first
+
+
+class PlotArea(Static):
+    """Where the plot goes: tells the screen when its size changes, so the plot is drawn again
+    at the size the layout gave it (the screen's own resize comes before that layout)."""
+
+    class Resized(Message):
+        pass
+
+    def on_resize(self) -> None:
+        self.post_message(self.Resized())
 
 
 class PlotScreen(Screen):
@@ -61,13 +99,14 @@ class PlotScreen(Screen):
         super().__init__()
         self.runs = runs  # run_id -> name, in legend order
         self.options: PlotOptions | None = None
-        self.series: dict[str, tuple[list[float], list[float]]] = {}
+        self.series: Series | None = None  # None until first read
+        self.series_reads: tuple[object, ...] | None = None  # the settings they were read with
 
     def compose(self) -> ComposeResult:
         with Horizontal():
             yield KeyList(id="metric-list")
             with Vertical(id="plot-pane"):
-                yield Static("Loading…", id="plot")
+                yield PlotArea("Loading…", id="plot")
                 yield Static(id="plot-legend")
                 yield Static(id="plot-status")
                 yield Input(placeholder="last N steps (empty: all), enter to apply", id="zoom")
@@ -82,10 +121,19 @@ class PlotScreen(Screen):
 
     @work(thread=True, exclusive=True, group="keys", exit_on_error=False)
     def load_keys(self) -> None:
-        self.post_message(KeysLoaded(data.metric_keys(self.app.reader, list(self.runs))))  # type: ignore[attr-defined]
+        keys = data.metric_keys(self.app.reader, list(self.runs))  # type: ignore[attr-defined]
+        self.post_message(KeysLoaded(keys, self._read(PlotOptions(keys[0])) if keys else None))
 
     @work(thread=True, exclusive=True, group="series", exit_on_error=False)
     def load_series(self, options: PlotOptions) -> None:
+        self.post_message(self._read(options))
+
+    @work(thread=True, exclusive=True, group="draw", exit_on_error=False)
+    def draw_series(self, options: PlotOptions, series: Series) -> None:
+        self.post_message(Plotted(options, series, self._picture(series, options)))
+
+    def _read(self, options: PlotOptions) -> Plotted:
+        """Read and draw ``options`` (in a worker): the store's downsampling sized to the plot."""
         width = max(40, self.query_one("#plot").size.width)
         buckets = max(MIN_BUCKETS, min(width // 2, POINT_BUDGET // (4 * len(self.runs))))
         found = data.metric_series(
@@ -93,7 +141,17 @@ class PlotScreen(Screen):
             buckets=buckets,
         )
         named = {self.runs[r]: found[r] for r in self.runs if r in found}
-        self.post_message(SeriesLoaded(options, named))
+        return Plotted(options, named, self._picture(named, options))
+
+    def _picture(self, series: Series, options: PlotOptions) -> Picture | None:
+        """The plot and its legend at the plot's current size; None while it is too small."""
+        size = self._drawable()
+        if size is None:
+            return None
+        color = not self.app.no_color
+        with _plotext:
+            drawn = draw(series, options, size.width, size.height, color)
+        return Picture(Text.from_ansi(drawn), legend(list(series), color), size)
 
     def on_store_changed(self, message: StoreChanged) -> None:
         if self.options is not None:
@@ -108,22 +166,35 @@ class PlotScreen(Screen):
         if not message.keys:
             self.query_one("#plot", Static).update("These runs have no metrics to plot.")
             return
+        if self.options is None and message.first is not None:
+            self.set_options(message.first.options, read=False)
+            self.on_plotted(message.first)
         metrics.highlighted = 0
         metrics.focus()
 
     @on(OptionList.OptionHighlighted, "#metric-list")
     def metric_chosen(self, event: OptionList.OptionHighlighted) -> None:
         key = str(event.option.id)
+        if self.options is not None and self.options.key == key:
+            return  # the first key, already read with the key list
         options = self.options or PlotOptions(key)
         self.set_options(dataclasses.replace(options, key=key), read=True)
 
-    def on_series_loaded(self, message: SeriesLoaded) -> None:
-        if self.options is None or message.options.key != self.options.key:
-            return
-        self.series = message.series
-        self.redraw()
+    def on_plotted(self, message: Plotted) -> None:
+        if self.options is None or _reads(message.options) != _reads(self.options):
+            return  # an older read, for a metric or axis no longer shown
+        size = self._drawable()
+        drawn_at = message.picture.size if message.picture else None
+        if message.options != self.options or drawn_at != size:
+            if size is not None:  # settings or size changed meanwhile: draw again
+                self.draw_series(self.options, message.series)
+                return
+        self.series, self.series_reads = message.series, _reads(message.options)
+        if message.picture is not None and drawn_at == size:
+            self.query_one("#plot", Static).update(message.picture.plot)
+            self.query_one("#plot-legend", Static).update(message.picture.legend)
 
-    def on_resize(self) -> None:
+    def on_plot_area_resized(self) -> None:
         self.redraw()
 
     # ------------------------------------------------------------ drawing
@@ -139,15 +210,14 @@ class PlotScreen(Screen):
             self.redraw()
 
     def redraw(self) -> None:
-        if self.options is None or not self.series:
-            return
-        plot = self.query_one("#plot", Static)
-        width, height = plot.size.width, plot.size.height
-        if width < 10 or height < 5:
-            return
-        color = not self.app.no_color
-        plot.update(Text.from_ansi(draw(self.series, self.options, width, height, color)))
-        self.query_one("#plot-legend", Static).update(legend(list(self.series), color))
+        """Draw the series already read again (new size or drawing settings), in a worker."""
+        if self.options is not None and self.series is not None and self.series_reads == _reads(self.options):
+            self.draw_series(self.options, self.series)  # else a read is on its way, drawn when it lands
+
+    def _drawable(self) -> Size | None:
+        """The plot's size, or None while it is too small to draw in."""
+        size = self.query_one("#plot", Static).size
+        return size if size.width >= 10 and size.height >= 5 else None
 
     # ------------------------------------------------------------ actions
 

@@ -2,8 +2,9 @@
 
 Textual-plotext (the widget package) pins plotext below 6, whose API plotext 6 replaced; mltui
 uses plotext 6 directly instead: build the figure off-screen (``figure.build()``), take its
-ANSI string and hand it to Rich. Drawing happens on the UI thread, which is fine because the
-store has already cut every history down to a few points per terminal cell (``store.series``).
+ANSI string and hand it to Rich. The plot screen draws in a worker (one drawing at a time:
+plotext has one figure); the store has already cut every history down to a few points per
+terminal cell (``store.series``).
 """
 
 from __future__ import annotations

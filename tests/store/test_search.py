@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pyarrow as pa
@@ -145,3 +146,31 @@ def test_client_and_fluent_search_runs_take_mlflow_filters(built: tuple[Path, di
     assert [r.info.run_name for r in frame] == ["failed"]
     table = store.search_runs(search_all_experiments=True, filter_string="tags.team ILIKE 'VIS%'", output_format="arrow")
     assert table.num_rows == 3
+
+
+def same(a: pa.Table, b: pa.Table) -> bool:
+    """Equal tables, NaN equal to NaN (Arrow's ``equals`` says NaN differs from itself)."""
+    return a.schema == b.schema and repr(a.to_pylist()) == repr(b.to_pylist())
+
+
+def test_filters_typed_at_once_on_one_snapshot_do_not_mix(built: tuple[Path, dict[str, str]]) -> None:
+    """The dashboard filters from several workers on one snapshot: each gets its own runs, and a
+    dashboard left open does not pile up the matched runs of every filter typed."""
+    queries = ["experiment = 'mnist'", "accuracy > 0.9", "params.optimizer = 'adam'", "status = 'FAILED'"] * 3
+    with store.Client(built[0]).snapshot(materialize=True) as shared:
+        alone = {q: runs_table(shared, q) for q in queries}
+        with ThreadPoolExecutor(4) as pool:
+            together = list(pool.map(lambda q: runs_table(shared, q), queries))
+        left = shared.rows("SELECT table_name FROM duckdb_tables() WHERE temporary AND table_name LIKE 'search%'")
+    assert left == []
+    for query, table in zip(queries, together):
+        assert same(table, alone[query])
+
+
+def test_filtered_and_unfiltered_tables_agree(snap: Snapshot) -> None:
+    """A filter that keeps every run gives the same table as no filter, and a limit its first rows."""
+    everything = runs_table(snap, "")
+    assert same(runs_table(snap, "run_name != 'no such run'"), everything)
+    first = runs_table(snap, "run_name != 'no such run'", max_results=2)
+    assert first.num_rows == 2 and set(first.column_names) <= set(everything.column_names)
+    assert same(first, everything.slice(0, 2).select(first.column_names))

@@ -78,3 +78,24 @@ def test_downsampling_keeps_extremes(client: Client, values: list[float], bucket
     assert min(ys) == min(values) and max(ys) == max(values)
     assert xs[0] == 0 and ys[0] == values[0]
     assert xs[-1] == len(values) - 1 and ys[-1] == values[-1]
+
+
+def test_runs_plotted_together_match_each_alone(client: Client) -> None:
+    """Overlaying runs (read in one go) draws each run exactly as plotting it alone would."""
+    ids = [log(client, f"r{n}", [math.cos(i / (n + 3)) for i in range(n * 700 + 5)]) for n in range(3)]
+    with client.snapshot() as snap:
+        for axis in XAxis:
+            for last in (None, 50):
+                together = metric_series(snap, ids, "loss", axis, buckets=20, last_steps=last)
+                assert together == {r: metric_series(snap, [r], "loss", axis, buckets=20, last_steps=last)[r] for r in ids}
+
+
+def test_history_starting_or_ending_with_nan_is_still_drawn(client: Client) -> None:
+    """NaN at the first or last step leaves the finite points between them on the plot."""
+    run_id = log(client, "edges", [math.nan, 1.0, 2.0, 3.0, math.nan])
+    only_nan = log(client, "void", [math.nan, math.nan])
+    with client.snapshot() as snap:
+        found = metric_series(snap, [run_id, only_nan], "loss", buckets=2)
+        zoomed = metric_series(snap, [run_id], "loss", last_steps=2)
+    assert found == {run_id: ([1.0, 2.0, 3.0], [1.0, 2.0, 3.0])}
+    assert zoomed == {run_id: ([3.0], [3.0])}

@@ -36,6 +36,7 @@ async def test_mark_and_diff_shows_differences(runs_store: Path) -> None:
         assert "metric accuracy" in text and "-0.06 (-6.6%)" in text
         assert "param batch" not in text  # both 32: hidden by default
         await pilot.press("a")
+        await settle(pilot)
         assert "param batch" in screen_text(app)
 
 

@@ -162,7 +162,7 @@ async def test_run_logged_elsewhere_appears(runs_store: Path) -> None:
         worker = threading.Thread(target=log)
         worker.start()
         worker.join()
-        for _ in range(40):
+        for _ in range(300):  # a loaded CI machine may take seconds; stops as soon as it shows
             await pilot.pause(0.1)
             if "foxtrot" in names(app):
                 break
@@ -187,7 +187,7 @@ async def test_run_logged_by_another_process_appears(runs_store: Path) -> None:
         script = LOG_SCRIPT.format(path=str(runs_store))
         done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
         assert done.returncode == 0, done.stderr
-        for _ in range(40):
+        for _ in range(300):  # a loaded CI machine may take seconds; stops as soon as it shows
             await pilot.pause(0.1)
             if "golf" in names(app):
                 break
@@ -239,7 +239,7 @@ async def test_bad_filter_survives_live_refresh(runs_store: Path) -> None:
         worker = threading.Thread(target=log)
         worker.start()
         worker.join()
-        for _ in range(40):
+        for _ in range(300):  # a loaded CI machine may take seconds; stops as soon as it shows
             await pilot.pause(0.1)
             if "hotel" in names(app):
                 break
@@ -258,7 +258,7 @@ async def test_status_change_appears(runs_store: Path) -> None:
         row = next(line for line in screen_text(app).splitlines() if "india" in line)
         assert "RUNNING" in row
         client.set_terminated(run_id)
-        for _ in range(40):
+        for _ in range(300):  # a loaded CI machine may take seconds; stops as soon as it shows
             await pilot.pause(0.1)
             row = next(line for line in screen_text(app).splitlines() if "india" in line)
             if "FINISHED" in row:

@@ -44,7 +44,7 @@ async def test_welcome_turns_into_runs_when_first_run_arrives(store_path: Path) 
         thread = threading.Thread(target=log)
         thread.start()
         thread.join()
-        for _ in range(40):
+        for _ in range(300):  # a loaded CI machine may take seconds; stops as soon as it shows
             await pilot.pause(0.1)
             if isinstance(app.screen, MainScreen):
                 break
@@ -131,6 +131,29 @@ async def test_plot_zoom_to_last_steps(runs_store: Path) -> None:
         assert isinstance(screen, PlotScreen)
         assert "last 2 steps" in screen_text(app)
         assert screen.series["delta"][0] == [2.0, 3.0]
+
+
+async def test_plot_is_drawn_again_after_a_resize(runs_store: Path) -> None:
+    """Making the terminal smaller redraws the plot to fit, instead of cutting it off."""
+    app = make_app(runs_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        cursor_to(app, "delta")
+        await pilot.press("p")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, PlotScreen)
+        plot = screen.query_one("#plot")
+
+        def drawn() -> tuple[int, int]:
+            lines = str(plot.render()).splitlines()
+            return max(len(line) for line in lines), len(lines)
+
+        assert drawn() == (plot.size.width, plot.size.height)
+        await pilot.resize_terminal(66, 18)
+        await settle(pilot)
+        assert plot.size.width < 50 and drawn() == (plot.size.width, plot.size.height)
+        assert "delta" in screen_text(app)
 
 
 async def test_help_lists_the_screen_keys(runs_store: Path) -> None:
