@@ -123,6 +123,14 @@ def _show(console, renderable) -> None:  # noqa: ANN001
     click.echo("\n".join(line.rstrip() for line in captured.get().splitlines()))
 
 
+def _plain_table(header: list[str], rows: list[list[str]]) -> str:
+    """Columns padded to their widest cell, two spaces apart, no trailing blanks."""
+    widths = [max(len(cell) for cell in column) for column in zip(header, *rows)]
+    return "\n".join(
+        "  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip() for line in [header, *rows]
+    )
+
+
 def _rich_table(console, header: list[str] | None, rows: list[list[str]], styles: list[str] | None = None):  # noqa: ANN001, ANN202
     from rich import box
     from rich.table import Table
@@ -210,7 +218,10 @@ def _print_runs(table, chosen: list[str] | None) -> None:  # noqa: ANN001  (pyar
     values = {n: table.column(n).to_pylist() for n in names}
     rows = [[export.cell(values[n][i], n) for n in names] for i in range(table.num_rows)]
     header = [export.column_label(n, table.column_names) for n in names]
-    _show(console, _rich_table(console, header, rows))
+    if console.is_terminal:
+        _show(console, _rich_table(console, header, rows))
+    else:  # plain aligned text: thousands of rows, where laying them out with rich takes seconds
+        click.echo(_plain_table(header, rows))
     hidden = len(export.default_columns(table, None)) - len(names)
     if console.is_terminal and hidden > 0 and chosen is None:
         console.print(f"[dim]{table.num_rows} runs, {hidden} columns hidden (--columns, --format csv)[/dim]")
