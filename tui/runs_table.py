@@ -90,6 +90,15 @@ class RunsTable(DataTable):
         self.window_start = min(self.window_start, max(0, self.total - self.PAGE))
         self._fill(keep_run, keep_column)
 
+    def move_to_run(self, name: str) -> bool:
+        """Put the cursor on the shown run called ``name``; False when no shown row has it."""
+        column = self.get_column_index("run_name")
+        for row in range(self.row_count):
+            if str(self.get_row_at(row)[column]) == name:
+                self.move_cursor(row=row, column=column)
+                return True
+        return False
+
     def _index_of(self, run_id: str) -> int | None:
         if self.full is None:
             return None

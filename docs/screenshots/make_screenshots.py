@@ -31,21 +31,12 @@ async def settle(pilot) -> None:  # noqa: ANN001
         await pilot.pause(0.2)
 
 
-def cursor_to(app, name: str) -> None:  # noqa: ANN001
-    table = app.screen.query_one(RunsTable)
-    column = table.get_column_index("run_name")
-    for row in range(table.row_count):
-        if str(table.get_row_at(row)[column]) == name:
-            table.move_cursor(row=row, column=column)
-            return
-
-
 async def shoot(store: Path, name: str, size: tuple[int, int], keys: list[str], marks: list[str]) -> None:
     app = make_app(store, refresh_seconds=3600)
     async with app.run_test(size=size, notifications=True) as pilot:
         await settle(pilot)
         for run in marks:
-            cursor_to(app, run)
+            app.screen.query_one(RunsTable).move_to_run(run)
             await pilot.press("space")
         for key in keys:
             await pilot.press(*(list(key[1:]) if key.startswith("=") else [key]))

@@ -60,13 +60,8 @@ def cursor_to(app, name: str) -> None:  # noqa: ANN001
     """Put the runs table's cursor on the run called ``name``."""
     from tui.runs_table import RunsTable
 
-    table = app.screen.query_one(RunsTable)
-    column = table.get_column_index("run_name")
-    for row in range(table.row_count):
-        if str(table.get_row_at(row)[column]) == name:
-            table.move_cursor(row=row, column=column)
-            return
-    raise AssertionError(f"no run {name} in the table")
+    if not app.screen.query_one(RunsTable).move_to_run(name):
+        raise AssertionError(f"no run {name} in the table")
 
 
 async def settle(pilot, seconds: float = 0.05) -> None:  # noqa: ANN001
