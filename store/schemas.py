@@ -131,7 +131,3 @@ SELECT any_value(experiment_id) AS experiment_id, run_id, key,
 FROM {source}
 GROUP BY run_id, key
 """
-
-
-def empty(table: str) -> pa.Table:
-    return SCHEMAS[table].empty_table()

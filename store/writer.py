@@ -315,11 +315,6 @@ def writer_for(root: Path) -> Writer:
         return w
 
 
-def flush_all() -> None:
-    for w in list(_writers.values()):
-        w.flush()
-
-
 @atexit.register
 def _close_all() -> None:
     for w in list(_writers.values()):
