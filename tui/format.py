@@ -12,6 +12,9 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from store.timefmt import short_duration, short_time
 
 __all__ = [
@@ -43,19 +46,21 @@ def number(value: float | int | None) -> str:
     return f"{value:.3e}"
 
 
-def column_format(values: list[object]) -> Callable[[object], str]:
+def column_format(values: pa.ChunkedArray | pa.Array) -> Callable[[object], str]:
     """One format for a column of numbers, so that their decimal points line up.
 
     Fixed decimals chosen from the largest magnitude (four significant digits for it), unless the
     column spans so many orders of magnitude that small values would read as zero: then every
-    value gets the same scientific notation.
+    value gets the same scientific notation. Measured in Arrow: a column may have 100,000 rows.
     """
-    finite = [abs(v) for v in values if isinstance(v, float) and math.isfinite(v)]
-    if not finite or any(isinstance(v, int) and not isinstance(v, bool) for v in values):
+    if not pa.types.is_floating(values.type):
         return cell
-    largest = max(finite)
-    smallest = min((v for v in finite if v > 0), default=largest)
-    if largest >= 1e7 or (smallest > 0 and smallest < 10 ** -(_decimals(largest))):
+    magnitudes = pc.abs(pc.filter(values, pc.is_finite(values)))
+    largest = pc.max(magnitudes).as_py()
+    if largest is None:
+        return cell
+    smallest = pc.min(pc.filter(magnitudes, pc.greater(magnitudes, 0))).as_py() or largest
+    if largest >= 1e7 or smallest < 10 ** -(_decimals(largest)):
         return lambda v: f"{v:.3e}" if isinstance(v, float) and math.isfinite(v) else cell(v)
     decimals = _decimals(largest)
     return lambda v: f"{v:.{decimals}f}" if isinstance(v, float) and math.isfinite(v) else cell(v)

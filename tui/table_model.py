@@ -152,7 +152,7 @@ def row_cells(table: pa.Table, columns: list[str], start: int, stop: int) -> lis
     window = table.slice(start, max(0, stop - start))
     ids = window["run_id"].to_pylist()
     renderers = [
-        fmt.column_format(table[c].to_pylist())
+        fmt.column_format(table[c])
         if c.startswith("metrics.") and c in table.column_names
         else (lambda v, c=c: render_cell(c, v))
         for c in columns
