@@ -22,7 +22,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from store import Client, Metric, Param, RunTag, liveness  # noqa: E402
+from store import Client, Metric, Param, liveness  # noqa: E402
 from store.compaction import compact  # noqa: E402
 
 START = 1_794_000_000_000  # 2026-11-06, in ms

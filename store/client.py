@@ -406,20 +406,8 @@ class Client(RegistryMixin):
     def _log_metric(
         buffer: RunBuffer, key: str, value: Any, step: Any, timestamp: Any
     ) -> None:
-        """The hot path: a few dict and type checks, then one list append."""
-        if key not in validation._valid_keys:
-            validation.validate_key(key, "metric")
-        if type(value) is not float:
-            value = validation.metric_value(key, value)
-        if step is None:
-            step = 0
-        elif type(step) is not int or not INT64_MIN <= step <= INT64_MAX:
-            step = validation.metric_step(key, step)
-        if timestamp is None:
-            timestamp = time.time_ns() // 1_000_000
-        elif type(timestamp) is not int or not 0 <= timestamp <= INT64_MAX:
-            timestamp = validation.metric_timestamp(key, timestamp)
-        buffer.add(key, value, step, timestamp)
+        """One validated point appended to a run's buffer (the fluent hot path skips even this)."""
+        buffer.add(*_checked_point(key, value, step, timestamp))
 
     def log_batch(
         self,
@@ -731,6 +719,7 @@ def _batch_points(metrics: Iterable[Metric]) -> pa.StructArray | list[tuple[str,
 
 
 def _checked_point(key: Any, value: Any, step: Any, ts: Any) -> tuple[str, float, int, int]:
+    """MLflow's rules for one point: a few dict and type checks when all is well."""
     if key not in validation._valid_keys:
         validation.validate_key(key, "metric")
     if type(value) is not float:
