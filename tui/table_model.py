@@ -134,8 +134,9 @@ def sort_table(table: pa.Table, column: str | None, descending: bool) -> pa.Tabl
 
 
 def is_numeric(column: str) -> bool:
-    """Columns shown right-aligned: metric values and durations."""
-    return column.startswith("metrics.") or column == "duration"
+    """Columns shown right-aligned: metric values (a duration stays left-aligned, so a column
+    cut by the screen's right edge still shows its unit)."""
+    return column.startswith("metrics.")
 
 
 def render_cell(column: str, value: object) -> str:
