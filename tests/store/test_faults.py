@@ -68,7 +68,10 @@ def test_kill_9_of_compaction_never_loses_or_doubles_rows(store_path: Path) -> N
     files_before = len(list(store_path.rglob("*.parquet")))
     compact(store_path)
     assert assert_exact(store_path) == expected
-    assert len(list(store_path.rglob("*.parquet"))) < files_before
+    # A killed compactor may already have merged everything; then there is nothing left to do.
+    assert len(list(store_path.rglob("*.parquet"))) <= files_before
+    again = compact(store_path)
+    assert again.files_after == again.files_before
     diagnose(store_path, fix=True)
     assert diagnose(store_path).healthy
 
