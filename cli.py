@@ -27,9 +27,15 @@ class Context:
 
         return Client(self.store)
 
+    def snapshot(self):  # noqa: ANN201  (store.reader.Snapshot)
+        """A read of the store for a command that only reads (no pyarrow, no writer loaded)."""
+        from store.reader import Snapshot
+
+        return Snapshot(self.store_path.absolute())
+
     @property
     def store_path(self) -> Path:
-        from store.client import resolve_root
+        from store.layout import resolve_root
 
         return resolve_root(self.store)
 
@@ -171,28 +177,29 @@ def query_command(
       mltui query "accuracy > 0.95" --expect 1+      (exit 1 when no run passes)
     """
     from store import export
-    from store.search import experiment_ids_for, runs_table, search_sql
+    from store.search import experiment_ids_for, runs_columns, search_sql
 
     wanted = _expected_count(expect)
     out_format = _export_format(fmt, output)
-    with ctx.client().snapshot() as snap:
+    with ctx.snapshot() as snap:
         ids = experiment_ids_for(snap, experiments) if experiments else None
         if explain:
             sql, params = search_sql(snap, expr, ids, order_by=list(sorts), max_results=limit)
             click.echo(sql)
             click.echo("-- bound values: " + ", ".join(repr(p) for p in params))
             return
-        table = runs_table(snap, expr, ids, order_by=list(sorts), max_results=limit)
+        table = runs_columns(snap, expr, ids, order_by=list(sorts), max_results=limit)
+    matched = len(table["run_id"])
     chosen = export.resolve_columns(table, [c.strip() for c in columns.split(",") if c.strip()]) if columns else None
     if out_format == "table":
         _print_runs(table, chosen)
     else:
-        _emit(export.render_table(table, out_format, chosen), output, f"{table.num_rows} runs")
+        _emit(export.render_table(table, out_format, chosen), output, f"{matched} runs")
     if wanted is not None:
         count, at_least = wanted
-        if table.num_rows < count or (not at_least and table.num_rows != count):
-            runs = "run" if table.num_rows == 1 else "runs"
-            click.echo(f"expected {count}{'+' if at_least else ''} runs, {table.num_rows} {runs} matched", err=True)
+        if matched < count or (not at_least and matched != count):
+            runs = "run" if matched == 1 else "runs"
+            click.echo(f"expected {count}{'+' if at_least else ''} runs, {matched} {runs} matched", err=True)
             sys.exit(1)
 
 
@@ -207,24 +214,27 @@ def _expected_count(expect: str | None) -> tuple[int, bool] | None:
     return int(digits), at_least
 
 
-def _print_runs(table, chosen: list[str] | None) -> None:  # noqa: ANN001  (pyarrow.Table)
+def _print_runs(table: dict[str, list], chosen: list[str] | None) -> None:
+    """On a terminal a rich table fitted to its width; in a pipe plain aligned text with every
+    column (thousands of rows, where laying them out with rich takes seconds, and rich's import
+    alone a tenth of the command's time)."""
     from store import export
 
-    console = _console()
-    if table.num_rows == 0:
+    count = len(table["run_id"])
+    if count == 0:
         click.echo("no runs match", err=True)
         return
-    names = chosen or export.default_columns(table, console.width if console.is_terminal else None)
-    values = {n: table.column(n).to_pylist() for n in names}
-    rows = [[export.cell(values[n][i], n) for n in names] for i in range(table.num_rows)]
-    header = [export.column_label(n, table.column_names) for n in names]
-    if console.is_terminal:
-        _show(console, _rich_table(console, header, rows))
-    else:  # plain aligned text: thousands of rows, where laying them out with rich takes seconds
+    console = _console() if sys.stdout.isatty() else None
+    names = chosen or export.default_columns(table, console.width if console else None)
+    rows = [[export.cell(v, n) for v, n in zip(values, names)] for values in zip(*(table[n] for n in names))]
+    header = [export.column_label(n, list(table)) for n in names]
+    if console is None:
         click.echo(_plain_table(header, rows))
+        return
+    _show(console, _rich_table(console, header, rows))
     hidden = len(export.default_columns(table, None)) - len(names)
-    if console.is_terminal and hidden > 0 and chosen is None:
-        console.print(f"[dim]{table.num_rows} runs, {hidden} columns hidden (--columns, --format csv)[/dim]")
+    if hidden > 0 and chosen is None:
+        console.print(f"[dim]{count} runs, {hidden} columns hidden (--columns, --format csv)[/dim]")
 
 
 @cli.command("experiments")
@@ -683,6 +693,28 @@ def import_mlflow_command(ctx: Context, source: str, copy_artifacts: bool) -> No
     )
     for item in summary.skipped:
         click.echo(f"skipped {item.what}: {item.why}", err=True)
+
+
+def _store_after_command(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        ctx.ensure_object(Context).store = value
+
+
+def _accept_store_everywhere(group: click.Group) -> None:
+    """``--store`` also after the command (``mltui query X --store S``), as people type it."""
+    for command in group.commands.values():
+        if isinstance(command, click.Group):
+            _accept_store_everywhere(command)
+        else:
+            command.params.append(
+                click.Option(
+                    ["--store"], metavar="PATH", expose_value=False, callback=_store_after_command,
+                    help="The store folder (same as before the command).",
+                )
+            )
+
+
+_accept_store_everywhere(cli)
 
 
 def main(argv: list[str] | None = None) -> None:

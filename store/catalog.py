@@ -61,8 +61,8 @@ def catalog(snap: Snapshot, experiment_ids: Sequence[str] | None = None) -> Cata
 
 def _read(snap: Snapshot, ids: list[str] | None) -> Catalog:
     covered = ids is None or (snap.experiment_ids is not None and set(snap.experiment_ids) <= set(ids))
-    table = snap.query(_ALL_SQL) if covered else snap.query(_SOME_SQL, [ids] * 3)
+    _, rows = snap.fetch(_ALL_SQL) if covered else snap.fetch(_SOME_SQL, [ids] * 3)
     found: dict[str, set[str]] = {"metrics": set(), "params": set(), "tags": set()}
-    for kind, key in zip(table.column("kind").to_pylist(), table.column("key").to_pylist()):
+    for kind, key in rows:
         found[kind].add(key)
     return Catalog(frozenset(found["metrics"]), frozenset(found["params"]), frozenset(found["tags"]))

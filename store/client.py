@@ -34,6 +34,7 @@ from store.entities import (
     ViewType,
 )
 from store.errors import AmbiguousName, NotFound, ValidationError
+from store.layout import resolve_root
 from store.names import random_run_name
 from store.reader import Snapshot
 from store.registry_client import RegistryMixin
@@ -56,21 +57,6 @@ class RunState:
     experiment_id: str
     buffer: RunBuffer
     params: dict[str, str] = field(default_factory=dict)
-
-
-def resolve_root(tracking_uri: str | Path | None) -> Path:
-    """A store folder from a path or a ``file:`` URI (the only scheme a folder store has)."""
-    text = str(tracking_uri if tracking_uri is not None else layout.default_store_path())
-    if text.startswith("file://"):
-        text = text[len("file://") :]
-    elif text.startswith("file:"):
-        text = text[len("file:") :]
-    elif "://" in text or text.startswith(("sqlite:", "http:", "https:")):
-        raise ValidationError(
-            f"unsupported tracking URI {text!r}: mltui stores are folders (a path or file:// URI); "
-            "to bring an MLflow database over, use `mltui import mlflow`"
-        )
-    return Path(text).expanduser()
 
 
 class Client(RegistryMixin):

@@ -36,19 +36,15 @@ from store.layout import (
     write_parquet_atomic,
 )
 from store import summaries
+from store.listing import MERGED_SUFFIX, REPLACES_KEY, replaced_by, visible_files
 from store.schemas import SCHEMAS, SORT_KEYS
 
 log = logging.getLogger("mltui.store")
 
-MERGED_SUFFIX = "-merged.parquet"
-REPLACES_KEY = b"mltui.replaces"
 SMALL_FILE_BYTES = 8 * 1024 * 1024
 MERGE_BYTES = 64 * 1024 * 1024
 AUTO_COMPACT_FILES = 32
 QUARANTINE = "quarantine"
-
-_replaces_cache: dict[tuple[str, int, int], frozenset[str]] = {}
-
 
 def is_small(path: Path) -> bool:
     try:
@@ -89,55 +85,6 @@ def damage_reason(path: Path, table: str | None = None) -> str | None:
             raise
         return str(exc).splitlines()[0]
     return None
-
-
-def replaced_by(path: Path) -> frozenset[str]:
-    """Names of the files a merged file replaces (read once from its footer, then cached)."""
-    st = path.stat()
-    key = (str(path), st.st_size, st.st_mtime_ns)
-    names = _replaces_cache.get(key)
-    if names is None:
-        meta = pq.read_schema(path).metadata or {}
-        names = frozenset(json.loads(meta.get(REPLACES_KEY, b"[]")))
-        _replaces_cache[key] = names
-    return names
-
-
-def _stable_listing(directory: Path) -> list[Path]:
-    """A listing that no concurrent merge tore.
-
-    A merge creates its output and then deletes its inputs; a directory scan running meanwhile
-    may miss a file created during it and also one deleted during it, and so lose rows. Two
-    scans in a row that agree rule that out, since a file created during the first scan is
-    certainly in the second.
-    """
-    files = parquet_files(directory)
-    for _ in range(50):
-        again = parquet_files(directory)
-        if again == files:
-            return files
-        files = again
-    return files
-
-
-def visible_files(directory: Path, damaged: Iterable[Path] = ()) -> list[Path]:
-    """The files of a partition a reader should read: merged inputs and damaged files left out.
-
-    Raises FileNotFoundError when a merged file vanished while being looked at (a concurrent
-    compaction replaced it): the caller lists again.
-    """
-    files = _stable_listing(directory)
-    skip = {p.name for p in damaged}
-    excluded: set[str] = set()
-    for f in files:
-        if f.name.endswith(MERGED_SUFFIX) and f.name not in skip:
-            try:
-                excluded |= replaced_by(f)
-            except (pa.ArrowInvalid, OSError, ValueError) as exc:
-                if isinstance(exc, FileNotFoundError):
-                    raise
-                skip.add(f.name)
-    return [f for f in files if f.name not in excluded and f.name not in skip]
 
 
 def partition_lock(root: Path, table: str, part: str | None) -> FileLock:

@@ -23,19 +23,18 @@ import io
 import json
 import math
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-
 from store.diff import RunDiff, same_value
 from store.errors import MltuiError, ValidationError
+from store.search import Columns
 from store.timefmt import iso_time, short_duration, short_time
 
 FORMATS = ("csv", "json", "markdown", "html")
 SUFFIXES = {".csv": "csv", ".json": "json", ".md": "markdown", ".markdown": "markdown", ".html": "html", ".htm": "html"}
 PREFIXES = ("metrics.", "params.", "tags.")
+TIME_COLUMNS = ("start_time", "end_time")
 
 
 def format_for(path: str | Path, explicit: str | None = None) -> str:
@@ -56,14 +55,6 @@ def format_for(path: str | Path, explicit: str | None = None) -> str:
 # ---------------------------------------------------------------- values
 
 
-def _ms(moment: datetime) -> int:
-    return round(moment.timestamp() * 1000)
-
-
-def _iso(value: object) -> object:
-    return iso_time(_ms(value)) if isinstance(value, datetime) else value
-
-
 def json_number(value: float) -> float | str:
     """A float JSON can carry: NaN and ±inf become the strings "NaN", "Infinity", "-Infinity"."""
     if math.isnan(value):
@@ -73,18 +64,22 @@ def json_number(value: float) -> float | str:
     return value
 
 
-def _json_value(value: object) -> object:
+def _json_value(value: object, column: str = "") -> object:
     if isinstance(value, float):
         return json_number(value)
-    return _iso(value)
+    if column in TIME_COLUMNS and isinstance(value, int):
+        return iso_time(value)
+    return value
 
 
-def _csv_value(value: object) -> str:
+def _csv_value(value: object, column: str = "") -> str:
     if value is None:
         return ""
     if isinstance(value, float):
         return "NaN" if math.isnan(value) else repr(value)
-    return str(_iso(value))
+    if column in TIME_COLUMNS and isinstance(value, int):
+        return iso_time(value)
+    return str(value)
 
 
 def display(value: object, column: str = "") -> str:
@@ -97,20 +92,19 @@ def display(value: object, column: str = "") -> str:
         if math.isnan(value):
             return "NaN"
         return f"{value:.6g}"
-    if isinstance(value, datetime):
-        return short_time(_ms(value))
+    if column in TIME_COLUMNS and isinstance(value, int):
+        return short_time(value)
     return str(value)
 
 
 # ---------------------------------------------------------------- runs tables
 
 
-def varying_columns(table: pa.Table) -> list[str]:
+def varying_columns(table: Columns) -> list[str]:
     """Metric, param and tag columns whose values are not all the same among the rows."""
     out = []
-    for name in table.column_names:
+    for name, values in table.items():
         if name.startswith(PREFIXES):
-            values = table.column(name).to_pylist()
             first = values[0] if values else None
             if any(not same_value(v, first) for v in values):
                 out.append(name)
@@ -121,18 +115,18 @@ BASE_COLUMNS = ("run_name", "run_id", "status", "start_time", "duration")
 SHORT_ID = 8
 
 
-def resolve_columns(table: pa.Table, names: list[str]) -> list[str]:
+def resolve_columns(table: Columns, names: list[str]) -> list[str]:
     """``--columns``: each a column name, or a bare key found in exactly one of metrics/params/tags."""
     out = []
     for name in names:
-        if name in table.column_names:
+        if name in table:
             out.append(name)
             continue
-        found = [p + name for p in PREFIXES if p + name in table.column_names]
+        found = [p + name for p in PREFIXES if p + name in table]
         if len(found) != 1:
             if found:
                 raise ValidationError(f"column {name!r} is ambiguous: write {' or '.join(found)}")
-            close = difflib.get_close_matches(name, table.column_names, n=3)
+            close = difflib.get_close_matches(name, list(table), n=3)
             hint = f" (did you mean {' or '.join(close)}?)" if close else ""
             raise ValidationError(f"no column {name!r} among the matched runs{hint}")
         out.append(found[0])
@@ -156,23 +150,22 @@ def cell(value: object, column: str) -> str:
     return display(value, column)
 
 
-def default_columns(table: pa.Table, width: int | None) -> list[str]:
+def default_columns(table: Columns, width: int | None) -> list[str]:
     """The columns a terminal shows: run, status, start and duration, then what varies between
     the runs (metrics, then params, then tags), then the rest of the metrics and params, as many
     as fit in ``width`` characters (all of them when ``width`` is None).
     """
-    names = table.column_names
+    names = list(table)
     varying = varying_columns(table)
     constant = [n for n in names if n.startswith(("metrics.", "params.")) and n not in varying]
-    multi_experiment = len(set(table.column("experiment").to_pylist())) > 1
+    multi_experiment = len(set(table["experiment"])) > 1
     wanted = [*BASE_COLUMNS[:3], *(["experiment"] if multi_experiment else []), *BASE_COLUMNS[3:]]
     wanted += varying + constant
     if width is None:
         return wanted
     chosen, used = [], 0
     for name in wanted:
-        values = table.column(name).to_pylist()
-        size = max([len(column_label(name, names))] + [len(cell(v, name)) for v in values]) + 3
+        size = max([len(column_label(name, names))] + [len(cell(v, name)) for v in table[name]]) + 3
         if used + size > width and chosen:
             continue
         chosen.append(name)
@@ -213,12 +206,14 @@ def run_json(run: Any, summaries: list[Any], artifacts: list[Any]) -> dict[str, 
     }
 
 
-def table_json(table: pa.Table) -> list[dict[str, Any]]:
+def table_json(table: Columns) -> list[dict[str, Any]]:
     """DESIGN.md section 6's JSON objects, one per run."""
     out = []
-    for row in table.to_pylist():
+    names = list(table)
+    for values in zip(*table.values()):
+        row = dict(zip(names, values))
         item: dict[str, Any] = {
-            k: _json_value(row.get(k))
+            k: _json_value(row.get(k), k)
             for k in ("run_id", "run_name", "experiment", "status", "start_time", "end_time")
         }
         for section in ("params", "metrics", "tags"):
@@ -232,10 +227,9 @@ def table_json(table: pa.Table) -> list[dict[str, Any]]:
     return out
 
 
-def _table_rows(table: pa.Table, columns: list[str] | None) -> tuple[list[str], list[list[Any]]]:
-    names = columns or table.column_names
-    data = [table.column(n).to_pylist() for n in names]
-    return names, [list(r) for r in zip(*data)] if data else []
+def _table_rows(table: Columns, columns: list[str] | None) -> tuple[list[str], list[list[Any]]]:
+    names = columns or list(table)
+    return names, [list(r) for r in zip(*(table[n] for n in names))] if names else []
 
 
 def _markdown(header: list[str], rows: list[list[str]]) -> str:
@@ -292,13 +286,13 @@ def _td(text: str, classes: list[str]) -> str:
     return f"<td{attr}>{html.escape(text)}</td>"
 
 
-def render_table(table: pa.Table, fmt: str, columns: list[str] | None = None, title: str = "mltui runs") -> str:
+def render_table(table: Columns, fmt: str, columns: list[str] | None = None, title: str = "mltui runs") -> str:
     """A runs table (``search.runs_table``) in one of FORMATS; ``columns`` limits csv/markdown/html."""
     if fmt == "json":
         return json.dumps(table_json(table), indent=2, allow_nan=False) + "\n"
     header, rows = _table_rows(table, columns)
     if fmt == "csv":
-        return _csv(header, [[_csv_value(v) for v in r] for r in rows])
+        return _csv(header, [[_csv_value(v, h) for v, h in zip(r, header)] for r in rows])
     if fmt == "markdown":
         return _markdown(header, [[display(v, h) for v, h in zip(r, header)] for r in rows])
     if fmt == "html":

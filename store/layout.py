@@ -21,11 +21,12 @@ import os
 import socket
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pyarrow as pa
-import pyarrow.parquet as pq
+from store.errors import StoreFormatError, ValidationError
 
-from store.errors import StoreFormatError
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 FORMAT_VERSION = 1
 MARKER = "mltui-store.json"
@@ -38,6 +39,21 @@ RUN_TABLES = ("runs", "params", "tags", "metrics", "metric_summaries")
 
 def default_store_path() -> str:
     return os.environ.get("MLTUI_STORE") or "mlstore"
+
+
+def resolve_root(tracking_uri: str | Path | None) -> Path:
+    """A store folder from a path or a ``file:`` URI (the only scheme a folder store has)."""
+    text = str(tracking_uri if tracking_uri is not None else default_store_path())
+    if text.startswith("file://"):
+        text = text[len("file://") :]
+    elif text.startswith("file:"):
+        text = text[len("file:") :]
+    elif "://" in text or text.startswith(("sqlite:", "http:", "https:")):
+        raise ValidationError(
+            f"unsupported tracking URI {text!r}: mltui stores are folders (a path or file:// URI); "
+            "to bring an MLflow database over, use `mltui import mlflow`"
+        )
+    return Path(text).expanduser()
 
 
 def table_dir(root: Path, table: str, experiment_id: str | None = None) -> Path:
@@ -108,6 +124,9 @@ def write_parquet_atomic(
     sort_by: list[str] | None = None,
 ) -> None:
     """Write one Parquet file so that it appears whole or not at all."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     path.parent.mkdir(parents=True, exist_ok=True)
     if sort_by:
         table = table.sort_by([(c, "ascending") for c in sort_by])

@@ -1,6 +1,6 @@
 """A consistent read of the store through DuckDB.
 
-A ``Snapshot`` lists the visible files of every table once (see ``compaction.visible_files``),
+A ``Snapshot`` lists the visible files of every table once (see ``listing.visible_files``),
 then exposes the store's current state as DuckDB views over exactly those files:
 
 ==================  =====================================================================
@@ -30,19 +30,23 @@ import re
 import threading
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import duckdb
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from store import duck, liveness
-from store.compaction import damage_reason, visible_files
 from store.errors import MltuiError
 from store.layout import GLOBAL_TABLES, RUN_TABLES, check_store, partitions, table_dir
-from store.schemas import SCHEMAS, SUMMARY_COMBINE_SQL
+from store.listing import visible_files
+from store.schemas import COLUMNS, SUMMARY_COMBINE_SQL
+from store.state_cache import states
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+T = TypeVar("T")
 
 _damaged: set[Path] = set()
 _damaged_lock = threading.Lock()
@@ -61,8 +65,26 @@ VIEWS_SQL = {
             SELECT experiment_id, key, arg_max_null(value, event_time) AS value
             FROM raw_experiment_tags GROUP BY experiment_id, key)
         WHERE value IS NOT NULL""",
+    "run_state": """
+        SELECT r.*, e.name AS experiment,
+               CASE WHEN e.lifecycle_stage = 'deleted' THEN 'deleted' ELSE r.stage END AS lifecycle_stage
+        FROM (
+            SELECT run_id,
+                   arg_max(experiment_id, event_time) AS experiment_id,
+                   arg_max(run_name, event_time) AS run_name,
+                   arg_max(status, event_time) AS status,
+                   arg_max(start_time, event_time) AS start_time,
+                   nullif(arg_max(end_time, event_time), -1) AS end_time,
+                   coalesce(arg_max(lifecycle_stage, event_time), 'active') AS stage,
+                   arg_max(user_id, event_time) AS user_id,
+                   arg_max(host, event_time) AS host,
+                   arg_max(pid, event_time) AS pid,
+                   arg_max(artifact_uri, event_time) AS artifact_uri,
+                   max(event_time) // 1000 AS last_update_time
+            FROM raw_runs GROUP BY run_id) r
+        LEFT JOIN experiments e USING (experiment_id)""",
     "runs": """
-        SELECT r.run_id, r.experiment_id, e.name AS experiment, r.run_name,
+        SELECT r.run_id, r.experiment_id, r.experiment, r.run_name,
                CASE WHEN r.status = 'RUNNING' AND r.host IS NOT NULL AND NOT coalesce(h.alive, false)
                     THEN 'CRASHED' ELSE r.status END AS status,
                r.start_time, r.end_time,
@@ -71,24 +93,8 @@ VIEWS_SQL = {
                     WHEN r.host IS NULL OR h.alive THEN epoch_ms(now()) - r.start_time
                     ELSE h.last_seen - r.start_time
                     END AS duration,
-               CASE WHEN e.lifecycle_stage = 'deleted' THEN 'deleted' ELSE r.lifecycle_stage END
-                   AS lifecycle_stage,
-               r.user_id, r.host, r.pid, r.artifact_uri, r.last_update_time
-        FROM (
-            SELECT run_id,
-                   arg_max(experiment_id, event_time) AS experiment_id,
-                   arg_max(run_name, event_time) AS run_name,
-                   arg_max(status, event_time) AS status,
-                   arg_max(start_time, event_time) AS start_time,
-                   nullif(arg_max(end_time, event_time), -1) AS end_time,
-                   coalesce(arg_max(lifecycle_stage, event_time), 'active') AS lifecycle_stage,
-                   arg_max(user_id, event_time) AS user_id,
-                   arg_max(host, event_time) AS host,
-                   arg_max(pid, event_time) AS pid,
-                   arg_max(artifact_uri, event_time) AS artifact_uri,
-                   max(event_time) // 1000 AS last_update_time
-            FROM raw_runs GROUP BY run_id) r
-        LEFT JOIN experiments e USING (experiment_id)
+               r.lifecycle_stage, r.user_id, r.host, r.pid, r.artifact_uri, r.last_update_time
+        FROM run_state r
         LEFT JOIN heartbeats h USING (run_id)""",
     "params": """
         SELECT run_id, key, arg_min(value, event_time) AS value
@@ -106,7 +112,8 @@ VIEWS_SQL = {
 VIEW_DEPENDS: dict[str, tuple[str, ...]] = {
     "experiments": ("raw_experiments",),
     "experiment_tags": ("raw_experiment_tags",),
-    "runs": ("raw_runs", "experiments", "heartbeats"),
+    "run_state": ("raw_runs", "experiments"),
+    "runs": ("run_state", "heartbeats"),
     "params": ("raw_params",),
     "tags": ("raw_tags",),
     "metric_summaries": ("raw_metric_summaries",),
@@ -117,13 +124,24 @@ _VIEW_NAME = re.compile(r"\b(" + "|".join(_NAMES) + r")\b", re.IGNORECASE)
 
 _snapshot_ids = itertools.count()
 
+# Current states that depend on store files only (not on the clock or liveness files): shared
+# between the snapshots of the same files (see ``state_cache``).
+SHARED_STATES = ("experiments", "experiment_tags", "run_state", "params", "tags", "metric_summaries")
 
-_DUCKDB_TYPES = {pa.string(): "VARCHAR", pa.int64(): "BIGINT", pa.float64(): "DOUBLE"}
+
+def _raw_tables(view: str) -> list[str]:
+    """The store tables a view reads, through its dependencies."""
+    if view.startswith("raw_"):
+        return [view[len("raw_") :]]
+    return sorted({t for d in VIEW_DEPENDS.get(view, ()) for t in _raw_tables(d)})
 
 
-def _empty_select(schema: pa.Schema) -> str:
-    """A typed query of no rows, for a table that has no file yet (from our fixed schemas)."""
-    columns = ", ".join(f"CAST(NULL AS {_DUCKDB_TYPES[f.type]}) AS {f.name}" for f in schema)
+_DUCKDB_TYPES = {"string": "VARCHAR", "int64": "BIGINT", "float64": "DOUBLE"}
+
+
+def _empty_select(table: str) -> str:
+    """A typed query of no rows, for a table that has no file yet (from our fixed columns)."""
+    columns = ", ".join(f"CAST(NULL AS {_DUCKDB_TYPES[kind]}) AS {name}" for name, kind in COLUMNS[table])
     return f"SELECT {columns} WHERE false"
 
 
@@ -148,9 +166,11 @@ class Snapshot:
     read in parallel take a snapshot each.
 
     ``experiment_ids`` restricts the partitioned tables to those experiments, so a query about
-    one experiment never opens the files of the others. With ``materialize`` the current-state
-    views (all but the histories) are computed once into temporary tables on first use: what a
-    dashboard or a command that queries the same snapshot several times wants.
+    one experiment never opens the files of the others. The current states that depend
+    only on files (all but the histories and the liveness-derived run status) are shared with
+    the other snapshots of the process that list the same files (see ``state_cache``): read
+    through views the first time, computed into tables from the second; ``materialize`` makes
+    the tables at once, what a dashboard that queries every snapshot many times wants.
     """
 
     def __init__(
@@ -169,6 +189,7 @@ class Snapshot:
         self._lock = threading.Lock()
         self._built: set[str] = set()
         self._raw_views: list[str] = []
+        self._shared: list[str] = []
         self._build()
 
     # ------------------------------------------------------------ building
@@ -205,9 +226,19 @@ class Snapshot:
     def _make(self, view: str) -> None:
         if view in self._built:
             return
-        for dependency in VIEW_DEPENDS.get(view, ()):
-            self._make(dependency)
         con = self.con
+        if view in SHARED_STATES:
+            key = tuple(tuple(self.files.get(t, ())) for t in _raw_tables(view))
+            shared = states.acquire(view, key, lambda name: self._make_shared(view, name), self.materialize)
+            if shared is None:
+                self._make_dependencies(view)
+                con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS {VIEWS_SQL[view]}")
+            else:
+                self._shared.append(shared)
+                con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT * FROM {shared}")
+            self._built.add(view)
+            return
+        self._make_dependencies(view)
         if view == "heartbeats":
             beats = liveness.heartbeats(self.root)
             con.execute(
@@ -225,27 +256,46 @@ class Snapshot:
                 self._raw_views.append(shared)
                 source = f"SELECT * FROM {shared}"
             else:
-                source = _empty_select(SCHEMAS[table])
+                source = _empty_select(table)
             con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS {source}")
         else:
-            kind = "TABLE" if self.materialize and view != "metrics" else "VIEW"
-            con.execute(f"CREATE OR REPLACE TEMP {kind} {view} AS {VIEWS_SQL[view]}")
+            con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS {VIEWS_SQL[view]}")
         self._built.add(view)
+
+    def _make_dependencies(self, view: str) -> None:
+        for dependency in VIEW_DEPENDS.get(view, ()):
+            self._make(dependency)
+
+    def _make_shared(self, view: str, name: str) -> None:
+        self._make_dependencies(view)
+        self.con.execute(f"CREATE TABLE {name} AS {VIEWS_SQL[view]}")
 
     def _drop_raw_views(self) -> None:
         for name in self._raw_views:
             self.con.execute(f"DROP VIEW IF EXISTS {name}")
         self._raw_views = []
+        states.release(self._shared)
+        self._shared = []
 
     # ------------------------------------------------------------ reading
 
     def query(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> pa.Table:
-        """Run SQL over the views; retried on a fresh listing if a file vanished or is damaged."""
+        """Run SQL over the views, as an Arrow table."""
+        return self._run(sql, params, lambda relation: relation.to_arrow_table())
+
+    def fetch(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> tuple[list[str], list[tuple]]:
+        """Run SQL over the views, as column names and Python rows: no pyarrow involved, which is
+        what a one-shot command such as ``mltui query`` wants (pyarrow costs a cold process
+        0.1-0.4 s to import)."""
+        return self._run(sql, params, lambda relation: (relation.columns, relation.fetchall()))
+
+    def _run(self, sql: str, params: Sequence[Any] | dict[str, Any] | None, result: Callable[[Any], T]) -> T:
+        """Retried on a fresh listing if a file vanished or is damaged."""
         for attempt in range(10):
             try:
                 with self._lock:
                     self._ensure(sql)
-                    return self.con.sql(sql, params=params or None).to_arrow_table()
+                    return result(self.con.sql(sql, params=params or None))
             except (duckdb.ParserException, duckdb.BinderException, duckdb.CatalogException):
                 raise
             except duckdb.Error as exc:
@@ -255,7 +305,8 @@ class Snapshot:
         raise AssertionError("unreachable")
 
     def rows(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> list[dict[str, Any]]:
-        return self.query(sql, params).to_pylist()
+        names, rows = self.fetch(sql, params)
+        return [dict(zip(names, row)) for row in rows]
 
     def _recover(self, exc: Exception) -> bool:
         """Decide whether a failed read is worth retrying, after fixing the file list."""
@@ -263,6 +314,10 @@ class Snapshot:
         known = {str(p): p for paths in self.files.values() for p in paths}
         named = [known[m] for m in re.findall(r"['\"]?(/[^'\"\s]+\.parquet)", text) if m in known]
         vanished = any(not p.exists() for p in known.values())
+        import pyarrow.parquet as pq
+
+        from store.compaction import damage_reason
+
         for path in named:
             if path.exists():
                 try:

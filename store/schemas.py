@@ -1,93 +1,79 @@
-"""The Arrow schema of every table of store format 1.
+"""The columns of every table of store format 1.
 
 Event tables carry ``event_time`` (microseconds, strictly increasing within one writer): the
 current state of anything mutable is the value of its latest event. A null column in an event
 means "unchanged", so an event can set just the status, or just the end time.
+
+The columns are plain data (name, type) so that readers can describe a table without importing
+pyarrow, which ``mltui query`` never needs; ``SCHEMAS``, the Arrow schemas writers use, is built
+from them on first use.
 """
 
 from __future__ import annotations
 
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any
 
-_str = pa.string()
-_i64 = pa.int64()
-_f64 = pa.float64()
+if TYPE_CHECKING:
+    import pyarrow as pa
 
-SCHEMAS: dict[str, pa.Schema] = {
-    "experiments": pa.schema(
-        [
-            ("experiment_id", _str),
-            ("name", _str),
-            ("artifact_location", _str),
-            ("lifecycle_stage", _str),
-            ("creation_time", _i64),
-            ("event_time", _i64),
-        ]
+_RUN_KEY = (("experiment_id", "string"), ("run_id", "string"), ("key", "string"))
+
+COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
+    "experiments": (
+        ("experiment_id", "string"),
+        ("name", "string"),
+        ("artifact_location", "string"),
+        ("lifecycle_stage", "string"),
+        ("creation_time", "int64"),
+        ("event_time", "int64"),
     ),
-    "experiment_tags": pa.schema(
-        [("experiment_id", _str), ("key", _str), ("value", _str), ("event_time", _i64)]
+    "experiment_tags": (("experiment_id", "string"), ("key", "string"), ("value", "string"), ("event_time", "int64")),
+    "runs": (
+        ("run_id", "string"),
+        ("experiment_id", "string"),
+        ("run_name", "string"),
+        ("status", "string"),
+        ("start_time", "int64"),
+        ("end_time", "int64"),
+        ("lifecycle_stage", "string"),
+        ("user_id", "string"),
+        ("host", "string"),
+        ("pid", "int64"),
+        ("artifact_uri", "string"),
+        ("event_time", "int64"),
     ),
-    "runs": pa.schema(
-        [
-            ("run_id", _str),
-            ("experiment_id", _str),
-            ("run_name", _str),
-            ("status", _str),
-            ("start_time", _i64),
-            ("end_time", _i64),
-            ("lifecycle_stage", _str),
-            ("user_id", _str),
-            ("host", _str),
-            ("pid", _i64),
-            ("artifact_uri", _str),
-            ("event_time", _i64),
-        ]
-    ),
-    "params": pa.schema(
-        [
-            ("experiment_id", _str),
-            ("run_id", _str),
-            ("key", _str),
-            ("value", _str),
-            ("event_time", _i64),
-        ]
-    ),
-    "tags": pa.schema(
-        [
-            ("experiment_id", _str),
-            ("run_id", _str),
-            ("key", _str),
-            ("value", _str),  # null: the tag was deleted
-            ("event_time", _i64),
-        ]
-    ),
-    "metrics": pa.schema(
-        [
-            ("experiment_id", _str),
-            ("run_id", _str),
-            ("key", _str),
-            ("step", _i64),
-            ("timestamp", _i64),
-            ("value", _f64),
-        ]
-    ),
-    "metric_summaries": pa.schema(
-        [
-            ("experiment_id", _str),
-            ("run_id", _str),
-            ("key", _str),
-            ("count", _i64),
-            ("min_value", _f64),
-            ("max_value", _f64),
-            ("last_value", _f64),
-            ("last_step", _i64),
-            ("last_timestamp", _i64),
-            ("first_value", _f64),
-            ("first_step", _i64),
-            ("first_timestamp", _i64),
-        ]
+    "params": (*_RUN_KEY, ("value", "string"), ("event_time", "int64")),
+    "tags": (*_RUN_KEY, ("value", "string"), ("event_time", "int64")),  # value null: the tag was deleted
+    "metrics": (*_RUN_KEY, ("step", "int64"), ("timestamp", "int64"), ("value", "float64")),
+    "metric_summaries": (
+        *_RUN_KEY,
+        ("count", "int64"),
+        ("min_value", "float64"),
+        ("max_value", "float64"),
+        ("last_value", "float64"),
+        ("last_step", "int64"),
+        ("last_timestamp", "int64"),
+        ("first_value", "float64"),
+        ("first_step", "int64"),
+        ("first_timestamp", "int64"),
     ),
 }
+
+_schemas: dict[str, pa.Schema] = {}
+
+
+def __getattr__(name: str) -> Any:
+    """``SCHEMAS``: the Arrow schema of each table, made from ``COLUMNS`` when first asked for."""
+    if name != "SCHEMAS":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if not _schemas:
+        import pyarrow as pa
+
+        _schemas.update(
+            {table: pa.schema([(c, pa.type_for_alias(t)) for c, t in cols]) for table, cols in COLUMNS.items()}
+        )
+    return _schemas
+
 
 SORT_KEYS: dict[str, list[str]] = {
     "experiments": ["event_time"],

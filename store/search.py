@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import difflib
 import itertools
-from collections.abc import Callable, Sequence
-from typing import Any
-
-import pyarrow as pa
-import pyarrow.compute as pc
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 from store.catalog import Catalog, catalog
 from store.entities import ViewType
@@ -24,6 +22,9 @@ from store.query import order_by as compile_order
 from store.query import where
 from store.query.compile import SUMMARY_COLUMNS
 from store.reader import Snapshot
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 RUN_COLUMNS = ("run_id", "run_name", "experiment", "status", "start_time", "end_time", "duration", "user_id")
 _STAGES = {ViewType.ACTIVE_ONLY: ["active"], ViewType.DELETED_ONLY: ["deleted"], ViewType.ALL: ["active", "deleted"]}
@@ -89,7 +90,11 @@ def search_run_ids(
     sql, params = search_sql(
         snap, query, experiment_ids, view_type, order_by, max_results, strict=False
     )
-    return snap.query(sql, params).column("run_id").to_pylist()
+    return [row[0] for row in snap.fetch(sql, params)[1]]
+
+
+Columns = dict[str, list[Any]]
+"""A runs table as Python lists by column name (times in ms since the epoch, UTC)."""
 
 
 def runs_table(
@@ -101,7 +106,7 @@ def runs_table(
     max_results: int | None = None,
     aggregates: dict[str, str] | None = None,
 ) -> pa.Table:
-    """Matching runs as one wide table, in order.
+    """Matching runs as one wide Arrow table, in order (what the dashboard works on).
 
     Columns: ``run_id, run_name, experiment, status, start_time, end_time`` (timestamps in ms,
     UTC), ``duration`` (ms), ``user_id``, then ``metrics.<key>`` (the last value, or the
@@ -109,10 +114,67 @@ def runs_table(
     ``tags.<key>`` (system tags ``mlflow.*`` left out; the query still reaches them), each
     section sorted by key, only keys some matched run has. A metric or param a run lacks is
     null; NaN stays NaN.
+    """
+    import pyarrow as pa
 
-    A filter's matched runs are kept once in a temporary table of the snapshot's cursor, in
-    order, and the long tables are joined to it: no list of ids travels between Python and
-    DuckDB, and each long row arrives with its run's row number, ready for the pivot.
+    with _wide_select(snap, query, experiment_ids, view_type, order_by, max_results, aggregates) as (sql, bound, names):
+        table = snap.query(sql, bound).rename_columns(names)
+    empty = [n for n in names[len(RUN_COLUMNS):] if table.column(n).null_count == table.num_rows]
+    table = table.drop_columns(empty)
+    for name in ("start_time", "end_time"):
+        stamps = table.column(name).cast(pa.int64()).cast(pa.timestamp("ms", tz="UTC"))
+        table = table.set_column(table.column_names.index(name), name, stamps)
+    return table
+
+
+def runs_columns(
+    snap: Snapshot,
+    query: str = "",
+    experiment_ids: Sequence[str] | None = None,
+    view_type: ViewType = ViewType.ACTIVE_ONLY,
+    order_by: Sequence[str] | None = None,
+    max_results: int | None = None,
+    aggregates: dict[str, str] | None = None,
+) -> Columns:
+    """The same table as ``runs_table``, as Python lists: what the exports and ``mltui query``
+    print, got without importing pyarrow (most of a cold command's time)."""
+    with _wide_select(snap, query, experiment_ids, view_type, order_by, max_results, aggregates) as (sql, bound, names):
+        _, rows = snap.fetch(sql, bound)
+    if not rows:
+        return {n: [] for n in RUN_COLUMNS}
+    columns = dict(zip(names, map(list, zip(*rows))))
+    return {n: v for n, v in columns.items() if n in RUN_COLUMNS or any(x is not None for x in v)}
+
+
+def table_columns(table: pa.Table) -> Columns:
+    """An Arrow runs table (``runs_table``, or rows the dashboard picked from it) as ``Columns``."""
+    import pyarrow as pa
+
+    out: Columns = {}
+    for name in table.column_names:
+        column = table.column(name)
+        if pa.types.is_timestamp(column.type):
+            column = column.cast(pa.int64())
+        out[name] = column.to_pylist()
+    return out
+
+
+@contextmanager
+def _wide_select(
+    snap: Snapshot,
+    query: str,
+    experiment_ids: Sequence[str] | None,
+    view_type: ViewType,
+    order_by: Sequence[str] | None,
+    max_results: int | None,
+    aggregates: dict[str, str] | None,
+) -> Iterator[tuple[str, dict[str, str], list[str]]]:
+    """One SELECT of the wide table, its bound values and its column names, valid inside the ``with``.
+
+    The matched runs are kept once in a temporary table of the snapshot's cursor, in order; each
+    long table (summaries, params, tags) is pivoted in DuckDB with one filtered aggregate per key
+    of the catalog. Keys are bound as values: a key's text never becomes SQL. Columns of keys no
+    matched run has come back all null, and the callers drop them.
     """
     chosen = dict(aggregates or {})
     for key, func in chosen.items():
@@ -121,86 +183,37 @@ def runs_table(
                 f"invalid aggregate {func!r} for {key!r}: expected one of {', '.join(SUMMARY_COLUMNS)}"
             )
     sql, params = search_sql(snap, query, experiment_ids, view_type, order_by, max_results, RUN_COLUMNS)
-    if not query.strip() and max_results is None:
-        runs = snap.query(sql, params)
-        return _wide(runs, _long_values(snap, runs, None, chosen))
+    ids = list(experiment_ids) if experiment_ids is not None else None
+    known = catalog(snap, ids)
     matched = f"search_matched_{next(_matched_names)}"
-    snap.query(f"CREATE TEMP TABLE {matched} AS {sql}", params)
+    snap.fetch(f"CREATE TEMP TABLE {matched} AS {sql}", params)
     try:
-        runs = snap.query(f"SELECT * FROM {matched} ORDER BY rowid")
-        return _wide(runs, _long_values(snap, runs, matched, chosen))
+        names = list(RUN_COLUMNS)
+        bound: dict[str, str] = {}
+        select = [f"x.{c}" if c != "duration" else "x.duration::BIGINT" for c in RUN_COLUMNS]
+        joins: list[str] = []
+        for alias, view, prefix, keys, value_of in (
+            ("m", "metric_summaries", "metrics", known.metrics, lambda key: SUMMARY_COLUMNS[chosen.get(key, "last")]),
+            ("p", "params", "params", known.params, lambda _key: "value"),
+            ("t", "tags", "tags", {k for k in known.tags if not k.startswith(SYSTEM_TAG_PREFIX)}, lambda _key: "value"),
+        ):
+            ordered = sorted(keys)
+            if not ordered:
+                continue
+            pivots = ", ".join(
+                f"first(v.{value_of(key)}) FILTER (WHERE v.key = $k_{alias}{i}) AS {alias}{i}"
+                for i, key in enumerate(ordered)
+            )
+            joins.append(
+                f"LEFT JOIN (SELECT v.run_id, {pivots} FROM {view} v "
+                f"WHERE v.run_id IN (SELECT run_id FROM {matched}) GROUP BY v.run_id) {alias} USING (run_id)"
+            )
+            select += [f"{alias}.{alias}{i}" for i in range(len(ordered))]
+            names += [f"{prefix}.{key}" for key in ordered]
+            bound.update({f"k_{alias}{i}": key for i, key in enumerate(ordered)})
+        yield f"SELECT {', '.join(select)} FROM {matched} x {' '.join(joins)} ORDER BY x.rowid", bound, names
     finally:
-        snap.query(f"DROP TABLE IF EXISTS {matched}")
-
-
-def _wide(runs: pa.Table, long_columns: dict[str, pa.Array]) -> pa.Table:
-    columns: dict[str, pa.Array] = {}
-    for name in RUN_COLUMNS:
-        array = runs.column(name).combine_chunks()
-        if name in ("start_time", "end_time"):
-            array = array.cast(pa.int64()).view(pa.timestamp("ms", tz="UTC"))
-        elif name == "duration":
-            array = array.cast(pa.int64())
-        columns[name] = array
-    columns.update(long_columns)
-    return pa.table(columns)
-
-
-def _long_values(
-    snap: Snapshot, runs: pa.Table, matched: str | None, chosen: dict[str, str]
-) -> dict[str, pa.Array]:
-    """The metric, param and tag columns of ``runs``, in their order.
-
-    A filtered table's runs are in the temporary table ``matched``, whose row numbers the long
-    rows of its runs are joined to. Without a filter (``matched`` None: every run, the
-    dashboard's first screen) the long tables are read whole, as joining costs more than
-    reading the few rows of runs left out (deleted ones), which the pivot skips.
-    """
-    if runs.num_rows == 0:
-        return {}
-    summaries = sorted({SUMMARY_COLUMNS[f] for f in chosen.values()} | {"last_value"})
-    if matched is None:
-        select = "SELECT v.run_id, v.key, {columns} FROM {view} v"
-    else:
-        select = f"SELECT x.rowid AS row, v.key, {{columns}} FROM {{view}} v JOIN {matched} x USING (run_id)"
-    ids = runs.column("run_id").combine_chunks()
-    out: dict[str, pa.Array] = {}
-    for view, prefix, values, pick in (
-        ("metric_summaries", "metrics", summaries, lambda key: SUMMARY_COLUMNS[chosen.get(key, "last")]),
-        ("params", "params", ["value"], lambda _key: "value"),
-        ("tags", "tags", ["value"], lambda _key: "value"),
-    ):
-        long = snap.query(
-            select.format(columns=", ".join(f"v.{c}" for c in values), view=view)
-            + " WHERE NOT (? AND starts_with(v.key, ?))",
-            [view == "tags", SYSTEM_TAG_PREFIX],
-        )
-        if matched is None:
-            long = long.append_column("row", pc.index_in(long.column("run_id"), value_set=ids))
-        out.update(_pivot(long, runs.num_rows, prefix, pick))
-    return out
-
-
-def _pivot(long: pa.Table, count: int, prefix: str, value_column: Callable[[str], str]) -> dict[str, pa.Array]:
-    """Long ``(row, key, value...)`` rows -> one column per key of ``count`` rows, by key.
-
-    Each key's rows are picked out by its dictionary code and placed by ``index_in``/``take`` on
-    their row numbers: all in Arrow's C++, so thousands of runs and keys cost milliseconds. Rows
-    without a row number (runs not in the table) are skipped, and a key only they have gets no
-    column.
-    """
-    if long.num_rows == 0:
-        return {}
-    every_row = pa.array(range(count), long.column("row").type)
-    keys = pc.dictionary_encode(long.column("key").combine_chunks())
-    out: dict[str, pa.Array] = {}
-    for code, key in sorted(enumerate(keys.dictionary.to_pylist()), key=lambda item: item[1]):
-        mine = pc.and_kleene(pc.equal(keys.indices, code), pc.is_valid(long.column("row")))
-        rows = pc.filter(long.column("row"), mine)
-        if len(rows):
-            placed = pc.index_in(every_row, value_set=rows)
-            out[f"{prefix}.{key}"] = pc.take(pc.filter(long.column(value_column(key)), mine), placed).combine_chunks()
-    return out
+        snap.fetch(f"DROP TABLE IF EXISTS {matched}")
 
 
 def experiment_ids_for(snap: Snapshot, names: Sequence[str]) -> list[str]:

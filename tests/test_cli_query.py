@@ -194,3 +194,13 @@ def test_ambiguous_run_name_lists_the_candidates(tmp_path: Path) -> None:
                 main(["--store", str(root), *args])
             assert info.value.code == 2
             assert err.getvalue().decode().startswith("Error: 'twin' matches 2 runs: ")
+
+
+def test_store_may_follow_the_command(built: tuple[Path, dict[str, str]]) -> None:
+    """`mltui query X --store S` reads S, as `mltui --store S query X` does."""
+    outputs = []
+    for args in (["--store", str(built[0]), "query", "accuracy > 0.9"], ["query", "accuracy > 0.9", "--store", str(built[0])]):
+        with CliRunner().isolation() as (out, err, _):
+            main([*args, "--format", "csv"])
+            outputs.append(out.getvalue().decode())
+    assert outputs[0] == outputs[1] and outputs[0].count("\n") > 1

@@ -23,6 +23,7 @@ from textual.widgets import Input, RadioButton, RadioSet, Static
 from store import export
 from store.diff import RunDiff
 from store.errors import MltuiError
+from store.search import table_columns
 
 SUFFIX = {"csv": ".csv", "json": ".json", "markdown": ".md", "html": ".html"}
 
@@ -46,7 +47,7 @@ class ExportScreen(ModalScreen[Path | None]):
     @classmethod
     def for_table(cls, table: pa.Table, columns: list[str]) -> ExportScreen:
         """Export the runs as shown: their rows in table order, the columns on screen."""
-        return cls("runs", lambda fmt: export.render_table(table, fmt, columns))
+        return cls("runs", lambda fmt: export.render_table(table_columns(table), fmt, columns))
 
     @classmethod
     def for_diff(cls, diff: RunDiff) -> ExportScreen:
@@ -94,5 +95,6 @@ class ExportScreen(ModalScreen[Path | None]):
         if message.error is not None:
             self.query_one("#export-result", Static).update(message.error)
             return
-        self.app.notify(f"Wrote {message.path}", title="Export")
+        # The name first: a toast cuts a long folder short, never the file's own name.
+        self.app.notify(f"Wrote {message.path.name}\nin {message.path.parent}", title="Export")
         self.dismiss(message.path)

@@ -8,7 +8,6 @@ import json
 import math
 from pathlib import Path
 
-import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -18,7 +17,7 @@ import store
 from store import export
 from store.diff import diff_runs
 from store.errors import ValidationError
-from store.search import runs_table
+from store.search import runs_columns, runs_table, table_columns
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +29,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[store.Client, dict[
 @pytest.fixture(scope="module")
 def table(built: tuple[store.Client, dict[str, str]]):  # noqa: ANN201
     with built[0].snapshot() as snap:
-        return runs_table(snap, "experiment = 'mnist'", order_by=["run_name"])
+        return runs_columns(snap, "experiment = 'mnist'", order_by=["run_name"])
 
 
 def _strict(text: str) -> object:
@@ -123,7 +122,7 @@ def test_terminal_columns_put_varying_values_first(table) -> None:  # noqa: ANN0
     assert set(wide[5:]) == {"metrics.accuracy", "metrics.loss", "params.lr", "params.optimizer", "params.layers", "tags.team"}
     narrow = export.default_columns(table, 60)
     assert narrow == [c for c in wide if c in narrow] and len(narrow) < len(wide)
-    assert export.column_label("metrics.accuracy", table.column_names) == "accuracy"
+    assert export.column_label("metrics.accuracy", list(table)) == "accuracy"
     assert export.resolve_columns(table, ["accuracy", "params.lr"]) == ["metrics.accuracy", "params.lr"]
     with pytest.raises(ValidationError, match="did you mean"):
         export.resolve_columns(table, ["acuracy"])
@@ -134,12 +133,11 @@ def test_terminal_columns_put_varying_values_first(table) -> None:  # noqa: ANN0
 def test_any_value_round_trips_through_json_and_csv(values: list[float], text: str) -> None:
     """Whatever the floats and strings, JSON stays strict and both formats give the values back."""
     n = len(values)
-    table = pa.table({
+    table = {
         "run_id": [f"r{i}" for i in range(n)], "run_name": [text] * n, "experiment": ["e"] * n,
-        "status": ["FINISHED"] * n, "start_time": pa.array([0] * n, pa.int64()).view(pa.timestamp("ms", tz="UTC")),
-        "end_time": pa.array([None] * n, pa.timestamp("ms", tz="UTC")), "duration": [None] * n,
-        "user_id": ["u"] * n, "metrics.m": pa.array(values, pa.float64()), "params.p": [text] * n,
-    })
+        "status": ["FINISHED"] * n, "start_time": [0] * n, "end_time": [None] * n, "duration": [None] * n,
+        "user_id": ["u"] * n, "metrics.m": values, "params.p": [text] * n,
+    }
     data = _strict(export.render_table(table, "json"))
     back = [float(d["metrics"]["m"]) if isinstance(d["metrics"]["m"], str) else d["metrics"]["m"] for d in data]
     assert [repr(v) for v in back] == [repr(v) for v in values]
@@ -147,3 +145,12 @@ def test_any_value_round_trips_through_json_and_csv(values: list[float], text: s
     rows = list(csv.DictReader(io.StringIO(export.render_table(table, "csv"), newline="")))
     assert [repr(float(r["metrics.m"])) for r in rows] == [repr(v) for v in values]
     assert all(r["params.p"] == text for r in rows)
+
+
+def test_the_dashboard_table_exports_the_same_as_the_command(built: tuple[store.Client, dict[str, str]]) -> None:
+    """The dashboard exports its Arrow table; every format comes out as ``mltui query`` writes it."""
+    with built[0].snapshot() as snap:
+        arrow = runs_table(snap, "experiment = 'mnist'", order_by=["run_name"])
+        plain = runs_columns(snap, "experiment = 'mnist'", order_by=["run_name"])
+    for fmt in export.FORMATS:
+        assert export.render_table(table_columns(arrow), fmt) == export.render_table(plain, fmt)

@@ -1,0 +1,82 @@
+"""Which Parquet files of a partition a reader reads: a torn-free listing, merged inputs left out.
+
+A merged file names the files it replaces in its Parquet footer (``mltui.replaces``, see
+``compaction``). The footer is read through DuckDB, which readers load anyway, so listing a store
+never imports pyarrow: ``mltui query`` starts without it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+
+import duckdb
+
+from store import duck
+from store.layout import parquet_files
+
+MERGED_SUFFIX = "-merged.parquet"
+REPLACES_KEY = b"mltui.replaces"
+
+_replaces_cache: dict[tuple[str, int, int], frozenset[str]] = {}
+
+
+def replaced_by(path: Path) -> frozenset[str]:
+    """Names of the files a merged file replaces (read once from its footer, then cached).
+
+    Raises FileNotFoundError when the file is gone, ValueError when its footer is damaged.
+    """
+    st = path.stat()
+    key = (str(path), st.st_size, st.st_mtime_ns)
+    names = _replaces_cache.get(key)
+    if names is None:
+        con = duck.cursor()
+        try:
+            found = con.execute(
+                "SELECT value FROM parquet_kv_metadata(?) WHERE key = ?", [str(path), REPLACES_KEY]
+            ).fetchall()
+        except duckdb.Error as exc:
+            if not path.exists():
+                raise FileNotFoundError(str(path)) from exc
+            raise ValueError(f"{path}: {str(exc).splitlines()[0]}") from exc
+        finally:
+            con.close()
+        names = frozenset(json.loads(found[0][0])) if found else frozenset()
+        _replaces_cache[key] = names
+    return names
+
+
+def _stable_listing(directory: Path) -> list[Path]:
+    """A listing that no concurrent merge tore.
+
+    A merge creates its output and then deletes its inputs; a directory scan running meanwhile
+    may miss a file created during it and also one deleted during it, and so lose rows. Two
+    scans in a row that agree rule that out, since a file created during the first scan is
+    certainly in the second.
+    """
+    files = parquet_files(directory)
+    for _ in range(50):
+        again = parquet_files(directory)
+        if again == files:
+            return files
+        files = again
+    return files
+
+
+def visible_files(directory: Path, damaged: Iterable[Path] = ()) -> list[Path]:
+    """The files of a partition a reader should read: merged inputs and damaged files left out.
+
+    Raises FileNotFoundError when a merged file vanished while being looked at (a concurrent
+    compaction replaced it): the caller lists again.
+    """
+    files = _stable_listing(directory)
+    skip = {p.name for p in damaged}
+    excluded: set[str] = set()
+    for f in files:
+        if f.name.endswith(MERGED_SUFFIX) and f.name not in skip:
+            try:
+                excluded |= replaced_by(f)
+            except ValueError:
+                skip.add(f.name)
+    return [f for f in files if f.name not in excluded and f.name not in skip]
