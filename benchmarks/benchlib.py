@@ -148,12 +148,17 @@ def quick() -> bool:
 
 
 def mltui_command(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    """Run the ``mltui`` CLI of this interpreter as a fresh process (cold start included)."""
+    """Run the ``mltui`` CLI of this interpreter as a fresh process (cold start included).
+
+    Python may cache compiled modules, as on any user's machine (some sandboxes set
+    PYTHONDONTWRITEBYTECODE, which would charge every run for compiling mltui's sources).
+    """
+    base = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     return subprocess.run(
         [sys.executable, "-c", "import cli; cli.main()", *args],
         capture_output=True,
         text=True,
-        env={**os.environ, **(env or {})},
+        env={**base, **(env or {})},
         cwd=ROOT,
         check=False,
     )

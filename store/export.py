@@ -72,14 +72,19 @@ def _json_value(value: object, column: str = "") -> object:
     return value
 
 
-def _csv_value(value: object, column: str = "") -> str:
+def _csv_value(value: object) -> str:
     if value is None:
         return ""
-    if isinstance(value, float):
-        return "NaN" if math.isnan(value) else repr(value)
-    if column in TIME_COLUMNS and isinstance(value, int):
-        return iso_time(value)
+    if type(value) is float:
+        return "NaN" if value != value else repr(value)
     return str(value)
+
+
+def _csv_column(values: list[Any], column: str) -> list[str]:
+    """One column's CSV fields (converted a column at a time: thousands of runs)."""
+    if column in TIME_COLUMNS:
+        return [iso_time(v) or "" for v in values]
+    return [_csv_value(v) for v in values]
 
 
 def display(value: object, column: str = "") -> str:
@@ -241,13 +246,17 @@ def _markdown(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _csv(header: list[str], rows: list[list[str]]) -> str:
+def _csv(header: list[str], rows: list[list[str]] | list[tuple[str, ...]]) -> str:
     r"""RFC 4180 fields with Unix line ends.
 
-    The writer is told rows end in "\r\n" so that it quotes fields holding either character
-    (Python 3.11 leaves a lone "\r" unquoted otherwise, which breaks the file); each row then
-    ends in a plain "\n" for shell pipelines.
+    A field holding "\r" needs care: Python 3.11 leaves a lone "\r" unquoted, which breaks the
+    file. Then the writer is told rows end in "\r\n", so that it quotes fields holding either
+    character, and each row's end is made a plain "\n" for shell pipelines.
     """
+    if not any("\r" in field for row in rows for field in row) and not any("\r" in h for h in header):
+        out = io.StringIO()
+        csv.writer(out, lineterminator="\n").writerows([header, *rows])
+        return out.getvalue()
     out = io.StringIO()
     row_buffer = io.StringIO()
     writer = csv.writer(row_buffer, lineterminator="\r\n")
@@ -290,9 +299,10 @@ def render_table(table: Columns, fmt: str, columns: list[str] | None = None, tit
     """A runs table (``search.runs_table``) in one of FORMATS; ``columns`` limits csv/markdown/html."""
     if fmt == "json":
         return json.dumps(table_json(table), indent=2, allow_nan=False) + "\n"
-    header, rows = _table_rows(table, columns)
     if fmt == "csv":
-        return _csv(header, [[_csv_value(v, h) for v, h in zip(r, header)] for r in rows])
+        header = columns or list(table)
+        return _csv(header, list(zip(*(_csv_column(table[h], h) for h in header))))
+    header, rows = _table_rows(table, columns)
     if fmt == "markdown":
         return _markdown(header, [[display(v, h) for v, h in zip(r, header)] for r in rows])
     if fmt == "html":

@@ -51,6 +51,19 @@ T = TypeVar("T")
 _damaged: set[Path] = set()
 _damaged_lock = threading.Lock()
 
+# The per-run, per-key states, over any ``source`` of raw events (see ``Snapshot.state_of``).
+PER_RUN_SQL = {
+    "params": """
+        SELECT run_id, key, arg_min(value, event_time) AS value
+        FROM {source} GROUP BY run_id, key""",
+    "tags": """
+        SELECT run_id, key, value FROM (
+            SELECT run_id, key, arg_max_null(value, event_time) AS value
+            FROM {source} GROUP BY run_id, key)
+        WHERE value IS NOT NULL""",
+    "metric_summaries": SUMMARY_COMBINE_SQL,
+}
+
 VIEWS_SQL = {
     "experiments": """
         SELECT experiment_id,
@@ -96,15 +109,9 @@ VIEWS_SQL = {
                r.lifecycle_stage, r.user_id, r.host, r.pid, r.artifact_uri, r.last_update_time
         FROM run_state r
         LEFT JOIN heartbeats h USING (run_id)""",
-    "params": """
-        SELECT run_id, key, arg_min(value, event_time) AS value
-        FROM raw_params GROUP BY run_id, key""",
-    "tags": """
-        SELECT run_id, key, value FROM (
-            SELECT run_id, key, arg_max_null(value, event_time) AS value
-            FROM raw_tags GROUP BY run_id, key)
-        WHERE value IS NOT NULL""",
-    "metric_summaries": SUMMARY_COMBINE_SQL.format(source="raw_metric_summaries"),
+    "params": PER_RUN_SQL["params"].format(source="raw_params"),
+    "tags": PER_RUN_SQL["tags"].format(source="raw_tags"),
+    "metric_summaries": PER_RUN_SQL["metric_summaries"].format(source="raw_metric_summaries"),
     "metrics": "SELECT run_id, key, step, timestamp, value FROM raw_metrics",
 }
 
@@ -190,6 +197,7 @@ class Snapshot:
         self._built: set[str] = set()
         self._raw_views: list[str] = []
         self._shared: list[str] = []
+        self._tables: set[str] = set()
         self._build()
 
     # ------------------------------------------------------------ building
@@ -217,6 +225,7 @@ class Snapshot:
                 time.sleep(0.01 * attempt)
         self._drop_raw_views()
         self._built = set()
+        self._tables = set()
 
     def _ensure(self, sql: str) -> None:
         """Create the views ``sql`` names (and the ones they depend on) that do not exist yet."""
@@ -235,6 +244,7 @@ class Snapshot:
                 con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS {VIEWS_SQL[view]}")
             else:
                 self._shared.append(shared)
+                self._tables.add(view)
                 con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT * FROM {shared}")
             self._built.add(view)
             return
@@ -276,6 +286,21 @@ class Snapshot:
         self._raw_views = []
         states.release(self._shared)
         self._shared = []
+
+    def state_of(self, view: str, runs: str) -> str:
+        """A per-run state (``params``, ``tags``, ``metric_summaries``) limited to the runs of
+        the subquery ``runs``, as a parenthesized query for a FROM clause.
+
+        The runs are picked from the raw events before they are added up: DuckDB does not
+        move such a filter below an aggregate, and adding up every run's events to keep a few
+        costs most of a query. A state already computed into a table is just filtered.
+        """
+        with self._lock:
+            self._make(view)
+            if view in self._tables:
+                return f"(SELECT * FROM {view} WHERE run_id IN ({runs}))"
+        raw = f"raw_{view}"
+        return "(" + PER_RUN_SQL[view].format(source=f"(SELECT * FROM {raw} WHERE run_id IN ({runs}))") + ")"
 
     # ------------------------------------------------------------ reading
 

@@ -204,10 +204,8 @@ def _wide_select(
                 f"first(v.{value_of(key)}) FILTER (WHERE v.key = $k_{alias}{i}) AS {alias}{i}"
                 for i, key in enumerate(ordered)
             )
-            joins.append(
-                f"LEFT JOIN (SELECT v.run_id, {pivots} FROM {view} v "
-                f"WHERE v.run_id IN (SELECT run_id FROM {matched}) GROUP BY v.run_id) {alias} USING (run_id)"
-            )
+            rows = snap.state_of(view, f"SELECT run_id FROM {matched}")
+            joins.append(f"LEFT JOIN (SELECT v.run_id, {pivots} FROM {rows} v GROUP BY v.run_id) {alias} USING (run_id)")
             select += [f"{alias}.{alias}{i}" for i in range(len(ordered))]
             names += [f"{prefix}.{key}" for key in ordered]
             bound.update({f"k_{alias}{i}": key for i, key in enumerate(ordered)})

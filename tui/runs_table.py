@@ -120,17 +120,18 @@ class RunsTable(DataTable):
         if self.full is None:
             return
         marks = set(self.marks)
+        # Every cell is a Text: a plain string would be parsed as markup (a run named "[b]x" or
+        # ":fire:" shown as something else) and that parsing is most of the cost of a fill.
+        numeric = [model.is_numeric(column) for column in self.shown_columns]
         for run_id, cells in model.row_cells(
             self.full, self.shown_columns, self.window_start, self.window_start + self.PAGE
         ):
-            styled: list[str | Text] = [MARK if run_id in marks else ""]
-            for column, value in zip(self.shown_columns, cells):
+            styled = [Text(MARK if run_id in marks else "")]
+            for column, right, value in zip(self.shown_columns, numeric, cells):
                 if column == "status" and value in STATUS_STYLES:
                     styled.append(Text(value, style=self._status_style(value)))
-                elif model.is_numeric(column):
-                    styled.append(Text(value, justify="right"))
                 else:
-                    styled.append(value)
+                    styled.append(Text(value, justify="right" if right else "left"))
             self.add_row(*styled, key=run_id)
         target_row = row
         if target_row is None and keep_run is not None and keep_run in self.rows:
@@ -160,7 +161,7 @@ class RunsTable(DataTable):
             self.marks.remove(run_id)
         else:
             self.marks.append(run_id)
-        self.update_cell(run_id, MARK_COLUMN, MARK if run_id in self.marks else "")
+        self.update_cell(run_id, MARK_COLUMN, Text(MARK if run_id in self.marks else ""))
 
     # ------------------------------------------------------------ the sliding window
 

@@ -174,3 +174,29 @@ def test_filtered_and_unfiltered_tables_agree(snap: Snapshot) -> None:
     first = runs_table(snap, "run_name != 'no such run'", max_results=2)
     assert first.num_rows == 2 and set(first.column_names) <= set(everything.column_names)
     assert same(first, everything.slice(0, 2).select(first.column_names))
+
+
+def test_repeated_searches_see_every_change_and_keep_few_tables(tmp_path: Path) -> None:
+    """A script searching again and again (served from shared state tables after the first
+    search) sees each new run at once, and old state tables do not pile up."""
+    from store import duck
+
+    def state_tables() -> set[str]:
+        con = duck.cursor()
+        try:
+            rows = con.execute("SELECT table_name FROM duckdb_tables() WHERE NOT temporary").fetchall()
+        finally:
+            con.close()
+        return {n for (n,) in rows if n.startswith("mltui_state_")}
+
+    before = state_tables()  # other tests' snapshots may still hold theirs
+    client = store.Client(tmp_path / "mlstore")
+    for i in range(6):
+        run = client.create_run(run_name=f"r{i}").info.run_id
+        client.log_metric(run, "accuracy", 0.5 + i / 100)
+        client.set_terminated(run)
+        client.flush()
+        for _ in range(3):
+            found = client.search_runs(filter_string="metrics.accuracy >= 0.5", max_results=None)
+            assert [r.info.run_name for r in found] == [f"r{j}" for j in range(i, -1, -1)]
+    assert len(state_tables() - before) <= 6  # at most the newest of each state stays
