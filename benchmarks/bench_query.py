@@ -34,7 +34,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from benchlib import ROOT, Row, best_of, emit, mlflow_version, mltui_command, quick, scratch
+from benchlib import Row, best_of, emit, mlflow_version, mltui_command, quick, scratch
 
 KEYS = ["accuracy", "loss"] + [f"metric_{i}" for i in range(8)]
 T0 = 1_763_000_000_000
@@ -224,5 +224,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(ROOT))
     main()

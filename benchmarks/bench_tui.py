@@ -31,7 +31,6 @@ from pathlib import Path
 import pyarrow as pa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchlib import Row, best_of, emit, quick, scratch  # noqa: E402
 

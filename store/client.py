@@ -540,28 +540,31 @@ class Client(RegistryMixin):
         return [found[i] for i in run_ids if i in found]
 
     def _runs_from(self, snap: Snapshot, run_ids: list[str]) -> list[Run]:
-        infos = snap.rows("SELECT * FROM runs WHERE list_contains(?, run_id)", [run_ids])
+        from store.search import RUN_INFO_COLUMNS, run_set
+
+        with run_set(snap, run_ids) as ids:
+            columns = ", ".join(f"r.{c}" for c in RUN_INFO_COLUMNS)
+            infos = snap.rows(f"SELECT {columns} FROM {ids} x JOIN runs r USING (run_id) ORDER BY x.rowid")
+            return self._runs_in(snap, ids, infos)
+
+    def _runs_in(self, snap: Snapshot, table: str, infos: list[dict[str, Any]]) -> list[Run]:
+        """Run objects for the runs of a temporary table (``run_id``) whose ``infos`` (rows of
+        RUN_INFO_COLUMNS) have been read, in that order."""
         if not infos:
             return []
-        metrics: dict[str, dict[str, float]] = {}
-        for r in snap.rows(
-            "SELECT run_id, key, last_value FROM metric_summaries WHERE list_contains(?, run_id)",
-            [run_ids],
-        ):
-            metrics.setdefault(r["run_id"], {})[r["key"]] = r["last_value"]
-        params: dict[str, dict[str, str]] = {}
-        for r in snap.rows("SELECT * FROM params WHERE list_contains(?, run_id)", [run_ids]):
-            params.setdefault(r["run_id"], {})[r["key"]] = r["value"]
-        tags: dict[str, dict[str, str]] = {}
-        for r in snap.rows("SELECT * FROM tags WHERE list_contains(?, run_id)", [run_ids]):
-            tags.setdefault(r["run_id"], {})[r["key"]] = r["value"]
+        runs = f"SELECT run_id FROM {table}"
+        found: dict[str, dict[str, dict[str, Any]]] = {"metric_summaries": {}, "params": {}, "tags": {}}
+        for view, values in found.items():
+            value = "last_value" if view == "metric_summaries" else "value"
+            for run_id, key, v in snap.fetch(f"SELECT run_id, key, {value} FROM {snap.state_of(view, runs)}")[1]:
+                values.setdefault(run_id, {})[key] = v
         return [
             Run(
                 self.run_info(row),
                 RunData(
-                    metrics.get(row["run_id"], {}),
-                    params.get(row["run_id"], {}),
-                    tags.get(row["run_id"], {}),
+                    found["metric_summaries"].get(row["run_id"], {}),
+                    found["params"].get(row["run_id"], {}),
+                    found["tags"].get(row["run_id"], {}),
                 ),
             )
             for row in infos
@@ -659,19 +662,19 @@ class Client(RegistryMixin):
         order_by: Sequence[str] | None = None,
     ) -> list[Run]:
         """Runs matching an MLflow filter string (or any query of mltui's language)."""
-        from store.search import search_run_ids
+        from store.search import RUN_INFO_COLUMNS, matched_runs
 
-        with self.snapshot(experiment_ids) as snap:
-            ids = search_run_ids(
-                snap,
-                filter_string or "",
-                experiment_ids=experiment_ids,
-                view_type=ViewType(run_view_type),
-                order_by=order_by,
-                max_results=max_results,
-            )
-            found = {r.info.run_id: r for r in self._runs_from(snap, ids)}
-        return [found[i] for i in ids]
+        with self.snapshot(experiment_ids) as snap, matched_runs(
+            snap,
+            filter_string or "",
+            experiment_ids,
+            ViewType(run_view_type),
+            order_by,
+            max_results,
+            RUN_INFO_COLUMNS,
+            strict=False,  # MLflow: a prefixed key no run has logged yet matches nothing
+        ) as matched:
+            return self._runs_in(snap, matched, snap.rows(f"SELECT * FROM {matched} ORDER BY rowid"))
 
     def flush(self) -> None:
         """Write everything this process has queued for this store, now."""

@@ -27,6 +27,11 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 RUN_COLUMNS = ("run_id", "run_name", "experiment", "status", "start_time", "end_time", "duration", "user_id")
+# What a RunInfo holds (``Client.search_runs``).
+RUN_INFO_COLUMNS = (
+    "run_id", "run_name", "experiment_id", "status", "start_time", "end_time", "lifecycle_stage",
+    "artifact_uri", "user_id", "host", "pid",
+)
 _STAGES = {ViewType.ACTIVE_ONLY: ["active"], ViewType.DELETED_ONLY: ["deleted"], ViewType.ALL: ["active", "deleted"]}
 SYSTEM_TAG_PREFIX = "mlflow."
 _matched_names = itertools.count()
@@ -44,14 +49,15 @@ def search_sql(
 ) -> tuple[str, list[Any]]:
     """The one SELECT over ``runs r`` that filters, sorts and limits (what ``--explain`` shows).
 
-    ``columns`` are names from RUN_COLUMNS; ``strict=False`` lets prefixed keys the store has
+    ``columns`` are names from RUN_COLUMNS or RUN_INFO_COLUMNS; ``strict=False`` lets prefixed keys the store has
     never seen match nothing instead of failing (MLflow's ``search_runs`` behaviour).
     """
     if max_results is not None and (not isinstance(max_results, int) or max_results < 0):
         raise ValidationError(f"invalid max_results {max_results!r}: expected a number >= 0")
-    unknown = [c for c in columns if c not in RUN_COLUMNS]
+    allowed = dict.fromkeys(RUN_COLUMNS + RUN_INFO_COLUMNS)
+    unknown = [c for c in columns if c not in allowed]
     if unknown:
-        raise ValidationError(f"unknown run columns {unknown}: expected some of {', '.join(RUN_COLUMNS)}")
+        raise ValidationError(f"unknown run columns {unknown}: expected some of {', '.join(allowed)}")
     ids = list(experiment_ids) if experiment_ids is not None else None
     known = catalog(snap, ids) if query.strip() or order_by else Catalog()
     params: list[Any] = [_STAGES[ViewType(view_type)], ids, ids]
@@ -182,12 +188,9 @@ def _wide_select(
             raise ValidationError(
                 f"invalid aggregate {func!r} for {key!r}: expected one of {', '.join(SUMMARY_COLUMNS)}"
             )
-    sql, params = search_sql(snap, query, experiment_ids, view_type, order_by, max_results, RUN_COLUMNS)
     ids = list(experiment_ids) if experiment_ids is not None else None
     known = catalog(snap, ids)
-    matched = f"search_matched_{next(_matched_names)}"
-    snap.fetch(f"CREATE TEMP TABLE {matched} AS {sql}", params)
-    try:
+    with matched_runs(snap, query, experiment_ids, view_type, order_by, max_results, RUN_COLUMNS) as matched:
         names = list(RUN_COLUMNS)
         bound: dict[str, str] = {}
         select = [f"x.{c}" if c != "duration" else "x.duration::BIGINT" for c in RUN_COLUMNS]
@@ -210,8 +213,40 @@ def _wide_select(
             names += [f"{prefix}.{key}" for key in ordered]
             bound.update({f"k_{alias}{i}": key for i, key in enumerate(ordered)})
         yield f"SELECT {', '.join(select)} FROM {matched} x {' '.join(joins)} ORDER BY x.rowid", bound, names
+
+
+@contextmanager
+def matched_runs(
+    snap: Snapshot,
+    query: str = "",
+    experiment_ids: Sequence[str] | None = None,
+    view_type: ViewType = ViewType.ACTIVE_ONLY,
+    order_by: Sequence[str] | None = None,
+    max_results: int | None = None,
+    columns: Sequence[str] = ("run_id",),
+    strict: bool = True,
+) -> Iterator[str]:
+    """A temporary table of the snapshot's cursor holding the matching runs (``columns``), in
+    order of ``rowid``, for the ``with`` block: what the long states are then joined to, with
+    no list of ids travelling between Python and DuckDB."""
+    sql, params = search_sql(snap, query, experiment_ids, view_type, order_by, max_results, columns, strict)
+    name = f"search_matched_{next(_matched_names)}"
+    snap.fetch(f"CREATE TEMP TABLE {name} AS {sql}", params)
+    try:
+        yield name
     finally:
-        snap.fetch(f"DROP TABLE IF EXISTS {matched}")
+        snap.fetch(f"DROP TABLE IF EXISTS {name}")
+
+
+@contextmanager
+def run_set(snap: Snapshot, run_ids: Sequence[str]) -> Iterator[str]:
+    """``run_ids`` as a temporary table (``run_id``, in order of ``rowid``) for the ``with`` block."""
+    name = f"search_matched_{next(_matched_names)}"
+    snap.fetch(f"CREATE TEMP TABLE {name} AS SELECT unnest(?::VARCHAR[]) AS run_id", [list(run_ids)])
+    try:
+        yield name
+    finally:
+        snap.fetch(f"DROP TABLE IF EXISTS {name}")
 
 
 def experiment_ids_for(snap: Snapshot, names: Sequence[str]) -> list[str]:
