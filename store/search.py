@@ -87,14 +87,15 @@ def search_run_ids(
     view_type: ViewType = ViewType.ACTIVE_ONLY,
     order_by: Sequence[str] | None = None,
     max_results: int | None = None,
+    strict: bool = False,
 ) -> list[str]:
     """Run ids matching a filter (any MLflow filter string), newest first unless ``order_by``.
 
     As in MLflow, a prefixed key no run has logged yet (``metrics.loss < 1`` in a fresh
-    experiment) matches nothing instead of failing; bare names must still exist.
+    experiment) matches nothing instead of failing, unless ``strict``; bare names must exist.
     """
     sql, params = search_sql(
-        snap, query, experiment_ids, view_type, order_by, max_results, strict=False
+        snap, query, experiment_ids, view_type, order_by, max_results, strict=strict
     )
     return [row[0] for row in snap.fetch(sql, params)[1]]
 
@@ -124,9 +125,7 @@ def runs_table(
     import pyarrow as pa
 
     with _wide_select(snap, query, experiment_ids, view_type, order_by, max_results, aggregates) as (sql, bound, names):
-        table = snap.query(sql, bound).rename_columns(names)
-    empty = [n for n in names[len(RUN_COLUMNS):] if table.column(n).null_count == table.num_rows]
-    table = table.drop_columns(empty)
+        table = without_empty_columns(snap.query(sql, bound).rename_columns(names))
     for name in ("start_time", "end_time"):
         stamps = table.column(name).cast(pa.int64()).cast(pa.timestamp("ms", tz="UTC"))
         table = table.set_column(table.column_names.index(name), name, stamps)
@@ -150,6 +149,13 @@ def runs_columns(
         return {n: [] for n in RUN_COLUMNS}
     columns = dict(zip(names, map(list, zip(*rows))))
     return {n: v for n, v in columns.items() if n in RUN_COLUMNS or any(x is not None for x in v)}
+
+
+def without_empty_columns(table: pa.Table) -> pa.Table:
+    """A runs table without the metric, param and tag columns none of its runs has a value in
+    (what is left of a wide table once some of its rows are filtered out)."""
+    empty = [n for n in table.column_names[len(RUN_COLUMNS):] if table.column(n).null_count == table.num_rows]
+    return table.drop_columns(empty)
 
 
 def table_columns(table: pa.Table) -> Columns:

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
 
-from textual import work
+from textual import events, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
@@ -23,6 +23,7 @@ from textual.worker import Worker, WorkerState
 from store.client import Client
 from store.errors import MltuiError
 from tui import data
+from tui.garbage import IDLE_SECONDS, IdleCollector
 from tui.messages import StoreChanged
 
 REFRESH_SECONDS = 2.0
@@ -45,14 +46,23 @@ class MltuiApp(App):
         self.client = Client(store_path)
         self.reader = data.StoreReader(self.client)
         self.refresh_seconds = refresh_seconds
+        self.collector = IdleCollector()
         self.theme = "textual-light" if os.environ.get("MLTUI_THEME") == "light" else "textual-dark"
 
     def on_mount(self) -> None:
+        self.collector.start()
+        self.set_interval(IDLE_SECONDS / 2, self.collector.tick)
         self.open_first_screen()
         self.set_interval(self.refresh_seconds, self.poll_store)
 
     def on_unmount(self) -> None:
+        self.collector.stop()
         self.reader.close()
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.InputEvent):
+            self.collector.input_seen()
+        await super().on_event(event)
 
     @work(thread=True, exclusive=True, group="watch", exit_on_error=False)
     def poll_store(self) -> None:

@@ -20,7 +20,7 @@ from store.artifacts import FileInfo
 from store.client import Client
 from store.entities import Experiment, MetricSummary, Run, ViewType
 from store.reader import Snapshot
-from store.search import runs_table
+from store.search import runs_table, search_run_ids, without_empty_columns
 from store.watch import Watcher
 
 PARENT_TAG = "mlflow.parentRunId"
@@ -35,6 +35,7 @@ class StoreReader:
         self.watcher = Watcher(client.root)
         self._snapshot: Snapshot | None = None
         self._experiments: dict[bool, list[Experiment]] = {}
+        self._every_run: dict[tuple[object, ...], pa.Table] = {}
         self._lock = threading.Lock()
 
     def snapshot(self) -> Snapshot:
@@ -54,6 +55,21 @@ class StoreReader:
                 self._experiments[show_deleted] = cached
         return cached
 
+    def every_run(self, view: ViewType, aggregates: dict[str, str]) -> tuple[Snapshot, pa.Table]:
+        """The snapshot and its table of every run (read once per store change and column
+        aggregates): a filter then only asks the store which runs match."""
+        snap = self.snapshot()
+        key = (id(snap), view, tuple(sorted(aggregates.items())))
+        with self._lock:
+            table = self._every_run.get(key)
+        if table is None:
+            table = runs_table(snap, "", view_type=view, aggregates=dict(aggregates))
+            with self._lock:
+                if self._snapshot is snap:
+                    self._every_run = {k: v for k, v in self._every_run.items() if k[0] == id(snap)}
+                    self._every_run[key] = table
+        return snap, table
+
     def close(self) -> None:
         with self._lock:
             if self._snapshot is not None:
@@ -67,6 +83,7 @@ class StoreReader:
             with self._lock:
                 self._snapshot = None  # readers still holding the old one finish on it
                 self._experiments = {}
+                self._every_run = {}
         return moved
 
 
@@ -92,7 +109,11 @@ def runs(
     ones (and those of deleted experiments) only with ``show_deleted``; a metric named in
     ``aggregates`` shows that aggregate (min/max/first) instead of its last."""
     view = ViewType.ALL if show_deleted else ViewType.ACTIVE_ONLY
-    return runs_table(reader.snapshot(), query, view_type=view, aggregates=dict(aggregates))
+    snap, every = reader.every_run(view, aggregates)
+    if not query.strip():
+        return every
+    ids = search_run_ids(snap, query, view_type=view, strict=True)
+    return without_empty_columns(every.filter(pc.is_in(every["run_id"], value_set=pa.array(ids, pa.string()))))
 
 
 def experiments(reader: StoreReader, table: pa.Table, show_deleted: bool) -> list[ExperimentRow]:

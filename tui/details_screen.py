@@ -11,10 +11,11 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from tui import data
 from tui import format as fmt
+from tui.key_bar import KeyBar
 
 
 class DetailsLoaded(Message):
@@ -93,7 +94,7 @@ class DetailsScreen(Screen):
         with VerticalScroll(id="details-body") as body:
             body.border_title = "Run details"
             yield Static("Loading…", id="details")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#details-body").focus()

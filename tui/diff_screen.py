@@ -13,11 +13,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from store.diff import RunDiff, diff_runs, same_value
 from store.export import delta_text, run_label
 from tui import format as fmt
+from tui.key_bar import KeyBar
 from tui.messages import StoreChanged
 
 
@@ -50,7 +51,7 @@ class DiffScreen(Screen):
     def compose(self) -> ComposeResult:
         yield DataTable(id="diff-table", cursor_type="cell", zebra_stripes=True)
         yield Static(id="diff-status")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#diff-table").border_title = "Diff"

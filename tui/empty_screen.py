@@ -10,10 +10,11 @@ from textual import work
 from textual.app import ComposeResult
 from textual.containers import Center, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from tui import data
 from tui import format as fmt
+from tui.key_bar import KeyBar
 from tui.messages import StoreChanged
 
 WELCOME = """\
@@ -51,7 +52,7 @@ class EmptyScreen(Screen):
         with VerticalScroll():
             with Center():
                 yield Static(text, id="welcome")
-        yield Footer()
+        yield KeyBar()
 
     def on_store_changed(self, message: StoreChanged) -> None:
         if self.problem is None:

@@ -16,13 +16,14 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.markup import escape
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 from textual.worker import get_current_worker
 
 from store.errors import MltuiError
 from tui import data
 from tui.experiments_pane import ExperimentsPane
 from tui.filter_bar import FilterBar
+from tui.key_bar import KeyBar
 from tui.messages import QueryFailed, RunsLoaded, StoreChanged
 from tui.runs_table import RunsTable
 from tui.table_model import in_experiment, label
@@ -51,6 +52,7 @@ class MainScreen(Screen):
         self.all_runs: pa.Table | None = None
         self.listed: list[str] = []
         self.pending_query: str | None = None  # typed, not yet answered: a refresh must not drop it
+        self.submitted_query: str | None = None  # entered: the table takes the focus once it shows it
 
     def compose(self) -> ComposeResult:
         yield Static(id="topbar")
@@ -59,7 +61,7 @@ class MainScreen(Screen):
             with Vertical(id="runs-pane"):
                 yield FilterBar(id="filter")
                 yield RunsTable(id="runs")
-        yield Footer()
+        yield KeyBar()
 
     @property
     def table(self) -> RunsTable:
@@ -110,6 +112,9 @@ class MainScreen(Screen):
         self.query_one(ExperimentsPane).set_rows(message.experiments)
         self.listed = [e.name for e in message.experiments]
         self.show_runs()
+        if message.query == self.submitted_query:
+            self.submitted_query = None
+            self.table.focus()
 
     def show_runs(self) -> None:
         if self.all_runs is not None:
@@ -156,9 +161,11 @@ class MainScreen(Screen):
 
     @on(FilterBar.Changed)
     def filter_changed(self, event: FilterBar.Changed) -> None:
+        """Read the runs of the typed query; on enter the table takes the focus when it shows
+        them (one repaint, not one now and one then), and a bad query keeps it in the box."""
         self.load_runs(event.query)
         if event.submitted:
-            self.table.focus()
+            self.submitted_query = event.query
 
     @on(DataTable.CellSelected)
     def cell_selected(self, event: DataTable.CellSelected) -> None:

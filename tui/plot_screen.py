@@ -20,11 +20,12 @@ from textual.containers import Horizontal, Vertical
 from textual.geometry import Size
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Input, OptionList, Static
+from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from store.series import XAxis
 from tui import data
+from tui.key_bar import KeyBar
 from tui.key_list import KeyList
 from tui.messages import StoreChanged
 from tui.plotting import SMOOTHING_STEPS, PlotOptions, draw, legend
@@ -110,7 +111,7 @@ class PlotScreen(Screen):
                 yield Static(id="plot-legend")
                 yield Static(id="plot-status")
                 yield Input(placeholder="last N steps (empty: all), enter to apply", id="zoom")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#metric-list").border_title = "Metric"

@@ -18,7 +18,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer
+from textual.widgets import DataTable
 
 from store.client import Client
 from store.errors import MltuiError
@@ -31,6 +31,7 @@ from store.registry_view import (
     history_row,
     transition_message,
 )
+from tui.key_bar import KeyBar
 from tui.registry_modals import ARCHIVE, AliasModal, ConfirmStageModal
 
 MODEL_COLUMNS = ("Model", "Production", "Staging", "Aliases")
@@ -102,7 +103,7 @@ class RegistryScreen(Screen):
             yield DataTable(id="registry-models", cursor_type="row", zebra_stripes=True)
             yield DataTable(id="registry-versions", cursor_type="row", zebra_stripes=True)
             yield DataTable(id="registry-history", cursor_type="row")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         titles = {"models": "Registered models", "versions": "Versions", "history": "History"}

@@ -14,6 +14,7 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.coordinate import Coordinate
 from textual.widgets import DataTable
+from textual.widgets.data_table import ColumnKey
 
 from tui import table_model as model
 
@@ -112,11 +113,21 @@ class RunsTable(DataTable):
         return Text(text, style="bold", justify="right" if model.is_numeric(column) else "left")
 
     def _fill(self, keep_run: str | None, keep_column: str | None, row: int | None = None) -> None:
-        self.clear(columns=True)
-        self.add_column(" ", key=MARK_COLUMN, width=1)
         clashes = model.clashing_keys(self.shown_columns)
-        for column in self.shown_columns:
-            self.add_column(self._header(column, clashes), key=column)
+        headers = [self._header(column, clashes) for column in self.shown_columns]
+        if [c.value for c in self.columns] == [MARK_COLUMN, *self.shown_columns]:
+            # The same columns (a sort, a scroll, most filters): only the rows change, so the
+            # widths stay put instead of jumping with each window of rows.
+            self.clear()
+            for column, header in zip(self.shown_columns, headers):
+                kept = self.columns[ColumnKey(column)]
+                kept.label = header
+                kept.content_width = max(kept.content_width, header.cell_len)  # room for ▲/▼
+        else:
+            self.clear(columns=True)
+            self.add_column(" ", key=MARK_COLUMN, width=1)
+            for column, header in zip(self.shown_columns, headers):
+                self.add_column(header, key=column)
         if self.full is None:
             return
         marks = set(self.marks)

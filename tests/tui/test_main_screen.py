@@ -59,6 +59,7 @@ async def test_filter_narrows_the_table(runs_store: Path) -> None:
         await settle(pilot, 0.3)
         assert names(app) == ["delta", "alpha"]
         assert "filter: accuracy > 0.9" in screen_text(app)
+        assert app.focused is app.screen.query_one(RunsTable)  # enter hands the keys to the table
         await pilot.press("escape")
         await settle(pilot)
         assert len(names(app)) == 5
@@ -79,6 +80,10 @@ async def test_bad_filter_shows_error_and_keeps_table(runs_store: Path) -> None:
             caret_line.index("^") - 1, caret_line.index("^"), caret_line.index("^") + 1
         )
         assert len(names(app)) == 5
+        await pilot.press("enter")
+        await settle(pilot, 0.3)
+        assert app.focused is app.screen.filter_bar.input  # entered anyway: stays put to be fixed
+        assert len(names(app)) == 5
 
 
 async def test_sort_both_ways(runs_store: Path) -> None:
@@ -91,10 +96,13 @@ async def test_sort_both_ways(runs_store: Path) -> None:
         await pilot.press("s")
         await pilot.pause()
         assert names(app) == ["delta", "alpha", "bravo", "echo", "charlie"]
-        assert "accuracy ▼" in screen_text(app)
+        header = next(line for line in screen_text(app).splitlines() if "status" in line)
+        assert "accuracy ▼" in header  # the column header shows the order, not only the top bar
         await pilot.press("s")
         await pilot.pause()
         assert names(app) == ["charlie", "echo", "bravo", "alpha", "delta"]
+        header = next(line for line in screen_text(app).splitlines() if "status" in line)
+        assert "accuracy ▲" in header
 
 
 async def test_metric_column_switches_aggregate(runs_store: Path) -> None:

@@ -225,3 +225,24 @@ async def test_m_opens_the_registry(runs_store: Path) -> None:
         await pilot.press("m")
         await settle(pilot)
         assert isinstance(app.screen, RegistryScreen)
+
+
+async def test_key_bar_lists_the_screens_keys_and_clicks_them(runs_store: Path) -> None:
+    """The bottom line names the keys of the screen shown, and clicking one presses it."""
+    app = make_app(runs_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        bottom = screen_text(app).splitlines()[-1]
+        assert "/ Filter" in bottom and "s Sort" in bottom and "^p Palette" in bottom
+        assert bottom.rstrip().endswith("^p Palette")  # the palette key sits on the right edge
+        bar = app.screen.query_one("KeyBar")
+        column = bottom.index("? Help")
+        await pilot.click(bar, offset=(column + 1, 0))
+        await settle(pilot)
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        await pilot.press("p")
+        await settle(pilot, 0.3)
+        assert isinstance(app.screen, PlotScreen)
+        bottom = screen_text(app).splitlines()[-1]
+        assert "esc Back" in bottom and "l log-y" in bottom and "Sort" not in bottom
