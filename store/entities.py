@@ -10,6 +10,8 @@ import enum
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from store.view_type import ViewType as ViewType  # re-exported beside the other entities
+
 
 class RunStatus(str, enum.Enum):
     """MLflow's run statuses plus CRASHED, which mltui derives for runs whose process is gone."""
@@ -40,14 +42,6 @@ class RunStatus(str, enum.Enum):
 class LifecycleStage(str, enum.Enum):
     ACTIVE = "active"
     DELETED = "deleted"
-
-
-class ViewType(enum.IntEnum):
-    """Which runs or experiments a search sees (MLflow's numbering)."""
-
-    ACTIVE_ONLY = 1
-    DELETED_ONLY = 2
-    ALL = 3
 
 
 class Metric(NamedTuple):

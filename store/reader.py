@@ -25,7 +25,6 @@ listing; a damaged file is reported once (``warnings``) and left out instead of 
 
 from __future__ import annotations
 
-import itertools
 import re
 import threading
 import time
@@ -129,7 +128,6 @@ VIEW_DEPENDS: dict[str, tuple[str, ...]] = {
 _NAMES = sorted({*VIEW_DEPENDS, *(d for deps in VIEW_DEPENDS.values() for d in deps)}, key=len, reverse=True)
 _VIEW_NAME = re.compile(r"\b(" + "|".join(_NAMES) + r")\b", re.IGNORECASE)
 
-_snapshot_ids = itertools.count()
 
 # Current states that depend on store files only (not on the clock or liveness files): shared
 # between the snapshots of the same files (see ``state_cache``).
@@ -192,10 +190,8 @@ class Snapshot:
         self.experiment_ids = list(experiment_ids) if experiment_ids is not None else None
         self.files: dict[str, list[Path]] = {}
         self.con = duck.cursor()
-        self._id = next(_snapshot_ids)
         self._lock = threading.Lock()
         self._built: set[str] = set()
-        self._raw_views: list[str] = []
         self._shared: list[str] = []
         self._tables: set[str] = set()
         self._build()
@@ -223,7 +219,7 @@ class Snapshot:
                 break
             except FileNotFoundError:
                 time.sleep(0.01 * attempt)
-        self._drop_raw_views()
+        self._release_states()
         self._built = set()
         self._tables = set()
 
@@ -259,12 +255,9 @@ class Snapshot:
         elif view.startswith("raw_"):
             table = view[len("raw_") :]
             paths = self.files.get(table, [])
-            if paths:
-                shared = f"raw_{table}_{self._id}"
-                relation = con.read_parquet([str(p) for p in paths], hive_partitioning=False)
-                relation.create_view(shared, replace=True)
-                self._raw_views.append(shared)
-                source = f"SELECT * FROM {shared}"
+            if paths:  # file names as SQL string literals: one statement, nothing left to drop
+                files = ", ".join("'" + str(path).replace("'", "''") + "'" for path in paths)
+                source = f"SELECT * FROM read_parquet([{files}], hive_partitioning = false)"
             else:
                 source = _empty_select(table)
             con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS {source}")
@@ -280,10 +273,7 @@ class Snapshot:
         self._make_dependencies(view)
         self.con.execute(f"CREATE TABLE {name} AS {VIEWS_SQL[view]}")
 
-    def _drop_raw_views(self) -> None:
-        for name in self._raw_views:
-            self.con.execute(f"DROP VIEW IF EXISTS {name}")
-        self._raw_views = []
+    def _release_states(self) -> None:
         states.release(self._shared)
         self._shared = []
 
@@ -365,7 +355,7 @@ class Snapshot:
 
     def close(self) -> None:
         with self._lock:
-            self._drop_raw_views()
+            self._release_states()
             self.con.close()
 
     def __enter__(self) -> Snapshot:

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from store.catalog import Catalog, catalog
-from store.entities import ViewType
+from store.view_type import ViewType
 from store.errors import NotFound, ValidationError
 from store.query import order_by as compile_order
 from store.query import where

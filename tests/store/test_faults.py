@@ -201,3 +201,43 @@ def test_stale_heartbeat_from_another_host_shows_crashed(
     old = time.time() - 61
     os.utime(live, (old, old))
     assert client.get_run(run.info.run_id).info.status == "CRASHED"
+
+
+def test_read_only_store_opens_in_the_dashboard(store_path: Path) -> None:
+    """The dashboard on a store it cannot write to shows the runs, sorts, filters and plots."""
+    with store.start_run(run_name="readonly-run"):
+        for step in range(50):
+            store.log_metric("loss", 1.0 / (step + 1), step=step)
+        store.log_param("lr", "0.1")
+    code = textwrap.dedent(
+        f"""
+        import asyncio
+        from tui.app import make_app
+        from tui.plot_screen import PlotScreen
+        from tui.runs_table import RunsTable
+
+        async def main():
+            app = make_app({str(store_path)!r})
+            async with app.run_test(size=(80, 24)) as pilot:
+                for _ in range(100):
+                    await pilot.pause(0.05)
+                    if any(t.row_count for t in app.screen.query(RunsTable)):
+                        break
+                table = app.screen.query_one(RunsTable)
+                table.move_cursor(column=table.get_column_index("metrics.loss"))
+                await pilot.press("s", "slash", *"loss < 1", "enter")
+                await pilot.pause(0.3)
+                await pilot.press("p")
+                for _ in range(100):
+                    await pilot.pause(0.05)
+                    if isinstance(app.screen, PlotScreen) and app.screen.series:
+                        break
+                plotted = isinstance(app.screen, PlotScreen) and bool(app.screen.series)
+                await pilot.press("escape")
+                await pilot.pause(0.1)
+                print(table.row_count, table.settings.sort, table.settings.query, plotted)
+
+        asyncio.run(main())
+        """
+    )
+    assert _run_read_only(store_path, code).split() == ["1", "metrics.loss", "loss", "<", "1", "True"]
