@@ -167,6 +167,10 @@ class MainScreen(Screen):
         if event.submitted:
             self.submitted_query = event.query
 
+    @on(RunsTable.Slid)
+    def window_slid(self) -> None:
+        self.update_topbar()
+
     @on(DataTable.CellSelected)
     def cell_selected(self, event: DataTable.CellSelected) -> None:
         self.action_details()

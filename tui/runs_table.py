@@ -2,7 +2,7 @@
 
 Textual's DataTable keeps every row as Python objects and measures every cell, which costs about
 a quarter of a millisecond a row: fine for hundreds of runs, a freeze for ten thousand. So the
-full (filtered, sorted) table stays in Arrow and the widget holds a window of ``PAGE`` rows that
+full (filtered, sorted) table stays in Arrow and the widget holds a window of ``page`` rows that
 slides when the cursor reaches its edge. Cursor and marks are remembered by run id, so they
 survive re-sorting, filtering and live refresh.
 """
@@ -13,6 +13,7 @@ import pyarrow as pa
 from rich.text import Text
 from textual.binding import Binding
 from textual.coordinate import Coordinate
+from textual.message import Message
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey
 
@@ -31,7 +32,15 @@ STATUS_STYLES = {
 class RunsTable(DataTable):
     """Runs, one per row; the cursor is a cell so that ``s`` knows which column to sort."""
 
-    PAGE = 100
+    class Slid(Message):
+        """The window moved to other rows of the full table (the screen shows which)."""
+
+    @property
+    def page(self) -> int:
+        """Rows held at once: a screen and a half (each is measured and formatted on every fill,
+        a fifth of a filter's time at 200x50), at least 40, so the window slides only every
+        quarter screen or more of cursor movement."""
+        return max(40, self.size.height * 3 // 2)
 
     BINDINGS = [
         Binding("j", "cursor_down", "Down", show=False),
@@ -86,9 +95,9 @@ class RunsTable(DataTable):
         self.marks = [m for m in self.marks if m in set(self.full["run_id"].to_pylist())]
         if keep_run is not None:
             index = self._index_of(keep_run)
-            if index is not None and not self.window_start <= index < self.window_start + self.PAGE:
-                self.window_start = max(0, index - self.PAGE // 2)
-        self.window_start = min(self.window_start, max(0, self.total - self.PAGE))
+            if index is not None and not self.window_start <= index < self.window_start + self.page:
+                self.window_start = max(0, index - self.page // 2)
+        self.window_start = min(self.window_start, max(0, self.total - self.page))
         self._fill(keep_run, keep_column)
 
     def move_to_run(self, name: str) -> bool:
@@ -135,7 +144,7 @@ class RunsTable(DataTable):
         # ":fire:" shown as something else) and that parsing is most of the cost of a fill.
         numeric = [model.is_numeric(column) for column in self.shown_columns]
         for run_id, cells in model.row_cells(
-            self.full, self.shown_columns, self.window_start, self.window_start + self.PAGE
+            self.full, self.shown_columns, self.window_start, self.window_start + self.page
         ):
             styled = [Text(MARK if run_id in marks else "")]
             for column, right, value in zip(self.shown_columns, numeric, cells):
@@ -177,14 +186,15 @@ class RunsTable(DataTable):
     # ------------------------------------------------------------ the sliding window
 
     def _slide(self, new_offset: int, row_in_window: int) -> None:
-        self.window_start = max(0, min(new_offset, max(0, self.total - self.PAGE)))
+        self.window_start = max(0, min(new_offset, max(0, self.total - self.page)))
         self._fill(None, self.current_column, row=row_in_window)
+        self.post_message(self.Slid())
 
     def action_cursor_down(self) -> None:
         at_end = self.cursor_row >= self.row_count - 1
         if at_end and self.window_start + self.row_count < self.total:
             absolute = self.window_start + self.cursor_row + 1
-            new_offset = min(absolute - self.PAGE // 2, self.total - self.PAGE)
+            new_offset = min(absolute - self.page // 2, self.total - self.page)
             self._slide(new_offset, absolute - max(0, new_offset))
         else:
             super().action_cursor_down()
@@ -192,7 +202,7 @@ class RunsTable(DataTable):
     def action_cursor_up(self) -> None:
         if self.cursor_row == 0 and self.window_start > 0:
             absolute = self.window_start - 1
-            new_offset = max(0, absolute - self.PAGE // 2)
+            new_offset = max(0, absolute - self.page // 2)
             self._slide(new_offset, absolute - new_offset)
         else:
             super().action_cursor_up()
@@ -204,5 +214,5 @@ class RunsTable(DataTable):
 
     def action_scroll_bottom(self) -> None:
         if self.window_start + self.row_count < self.total:
-            self._slide(self.total - self.PAGE, self.PAGE - 1)
+            self._slide(self.total - self.page, self.page - 1)
         super().action_scroll_bottom()

@@ -272,3 +272,32 @@ async def test_status_change_appears(runs_store: Path) -> None:
             if "FINISHED" in row:
                 break
         assert "FINISHED" in row
+
+
+async def test_moving_through_hundreds_of_runs_slides_the_window(store_path: Path) -> None:
+    """The table holds a window of rows; moving past its edge, or to either end, shows the
+    right run under the cursor and says which rows are shown."""
+    client = Client(store_path)
+    exp = client.create_experiment("many")
+    for i in range(300):
+        run_id = client.create_run(exp, run_name=f"run-{i:03d}").info.run_id
+        client.log_metric(run_id, "loss", float(i))
+        client.set_terminated(run_id)
+    client.flush()
+    app = make_app(store_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_app(pilot)
+        table = app.screen.query_one(RunsTable)
+        assert table.total == 300 and table.row_count < 300
+        await pilot.press("G")
+        await settle(pilot)
+        assert table.run_name(table.current_run_id) == "run-000"  # newest first: the oldest is last
+        assert "(rows " in screen_text(app) and "-300)" in screen_text(app)
+        await pilot.press("g")
+        await settle(pilot)
+        assert table.run_name(table.current_run_id) == "run-299"
+        for _ in range(table.row_count + 5):  # past the end of the first window
+            await pilot.press("j")
+        await settle(pilot)
+        assert table.run_name(table.current_run_id) == f"run-{299 - table.window_start - table.cursor_row:03d}"
+        assert table.window_start > 0
