@@ -12,7 +12,7 @@ from __future__ import annotations
 import difflib
 import itertools
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Any
 
 from store.catalog import Catalog, catalog
@@ -236,19 +236,19 @@ def matched_runs(
     order of ``rowid``, for the ``with`` block: what the long states are then joined to, with
     no list of ids travelling between Python and DuckDB."""
     sql, params = search_sql(snap, query, experiment_ids, view_type, order_by, max_results, columns, strict)
-    name = f"search_matched_{next(_matched_names)}"
-    snap.fetch(f"CREATE TEMP TABLE {name} AS {sql}", params)
-    try:
+    with _temp_table(snap, sql, params) as name:
         yield name
-    finally:
-        snap.fetch(f"DROP TABLE IF EXISTS {name}")
+
+
+def run_set(snap: Snapshot, run_ids: Sequence[str]) -> AbstractContextManager[str]:
+    """``run_ids`` as a temporary table (``run_id``, in order of ``rowid``) for the ``with`` block."""
+    return _temp_table(snap, "SELECT unnest(?::VARCHAR[]) AS run_id", [list(run_ids)])
 
 
 @contextmanager
-def run_set(snap: Snapshot, run_ids: Sequence[str]) -> Iterator[str]:
-    """``run_ids`` as a temporary table (``run_id``, in order of ``rowid``) for the ``with`` block."""
+def _temp_table(snap: Snapshot, sql: str, params: list[Any]) -> Iterator[str]:
     name = f"search_matched_{next(_matched_names)}"
-    snap.fetch(f"CREATE TEMP TABLE {name} AS SELECT unnest(?::VARCHAR[]) AS run_id", [list(run_ids)])
+    snap.fetch(f"CREATE TEMP TABLE {name} AS {sql}", params)
     try:
         yield name
     finally:
