@@ -662,19 +662,16 @@ class Client(RegistryMixin):
         order_by: Sequence[str] | None = None,
     ) -> list[Run]:
         """Runs matching an MLflow filter string (or any query of mltui's language)."""
-        from store.search import RUN_INFO_COLUMNS, matched_runs
+        from store.search import RUN_INFO_COLUMNS, matched_runs, search_sql
 
-        with self.snapshot(experiment_ids) as snap, matched_runs(
-            snap,
-            filter_string or "",
-            experiment_ids,
-            ViewType(run_view_type),
-            order_by,
-            max_results,
-            RUN_INFO_COLUMNS,
-            strict=False,  # MLflow: a prefixed key no run has logged yet matches nothing
-        ) as matched:
-            return self._runs_in(snap, matched, snap.rows(f"SELECT * FROM {matched} ORDER BY rowid"))
+        with self.snapshot(experiment_ids) as snap:
+            sql, params = search_sql(
+                snap, filter_string or "", experiment_ids, ViewType(run_view_type), order_by, max_results,
+                RUN_INFO_COLUMNS,
+                strict=False,  # MLflow: a prefixed key no run has logged yet matches nothing
+            )
+            with matched_runs(snap, sql, params) as matched:
+                return self._runs_in(snap, matched, snap.rows(f"SELECT * FROM {matched} ORDER BY rowid"))
 
     def flush(self) -> None:
         """Write everything this process has queued for this store, now."""

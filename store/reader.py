@@ -192,8 +192,7 @@ class Snapshot:
         self.con = duck.cursor()
         self._lock = threading.Lock()
         self._built: set[str] = set()
-        self._shared: list[str] = []
-        self._tables: set[str] = set()
+        self._shared: dict[str, str] = {}  # view -> the shared table it reads
         self._build()
 
     # ------------------------------------------------------------ building
@@ -221,7 +220,6 @@ class Snapshot:
                 time.sleep(0.01 * attempt)
         self._release_states()
         self._built = set()
-        self._tables = set()
 
     def _ensure(self, sql: str) -> None:
         """Create the views ``sql`` names (and the ones they depend on) that do not exist yet."""
@@ -239,8 +237,7 @@ class Snapshot:
                 self._make_dependencies(view)
                 con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS {VIEWS_SQL[view]}")
             else:
-                self._shared.append(shared)
-                self._tables.add(view)
+                self._shared[view] = shared
                 con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT * FROM {shared}")
             self._built.add(view)
             return
@@ -274,8 +271,8 @@ class Snapshot:
         self.con.execute(f"CREATE TABLE {name} AS {VIEWS_SQL[view]}")
 
     def _release_states(self) -> None:
-        states.release(self._shared)
-        self._shared = []
+        states.release(list(self._shared.values()))
+        self._shared = {}
 
     def state_of(self, view: str, runs: str) -> str:
         """A per-run state (``params``, ``tags``, ``metric_summaries``) limited to the runs of
@@ -287,7 +284,7 @@ class Snapshot:
         """
         with self._lock:
             self._make(view)
-            if view in self._tables:
+            if view in self._shared:
                 return f"(SELECT * FROM {view} WHERE run_id IN ({runs}))"
         raw = f"raw_{view}"
         return "(" + PER_RUN_SQL[view].format(source=f"(SELECT * FROM {raw} WHERE run_id IN ({runs}))") + ")"

@@ -196,7 +196,8 @@ def _wide_select(
             )
     ids = list(experiment_ids) if experiment_ids is not None else None
     known = catalog(snap, ids)
-    with matched_runs(snap, query, experiment_ids, view_type, order_by, max_results, RUN_COLUMNS) as matched:
+    sql, params = search_sql(snap, query, experiment_ids, view_type, order_by, max_results, RUN_COLUMNS)
+    with matched_runs(snap, sql, params) as matched:
         names = list(RUN_COLUMNS)
         bound: dict[str, str] = {}
         select = [f"x.{c}" if c != "duration" else "x.duration::BIGINT" for c in RUN_COLUMNS]
@@ -221,32 +222,16 @@ def _wide_select(
         yield f"SELECT {', '.join(select)} FROM {matched} x {' '.join(joins)} ORDER BY x.rowid", bound, names
 
 
-@contextmanager
-def matched_runs(
-    snap: Snapshot,
-    query: str = "",
-    experiment_ids: Sequence[str] | None = None,
-    view_type: ViewType = ViewType.ACTIVE_ONLY,
-    order_by: Sequence[str] | None = None,
-    max_results: int | None = None,
-    columns: Sequence[str] = ("run_id",),
-    strict: bool = True,
-) -> Iterator[str]:
-    """A temporary table of the snapshot's cursor holding the matching runs (``columns``), in
-    order of ``rowid``, for the ``with`` block: what the long states are then joined to, with
-    no list of ids travelling between Python and DuckDB."""
-    sql, params = search_sql(snap, query, experiment_ids, view_type, order_by, max_results, columns, strict)
-    with _temp_table(snap, sql, params) as name:
-        yield name
-
-
 def run_set(snap: Snapshot, run_ids: Sequence[str]) -> AbstractContextManager[str]:
     """``run_ids`` as a temporary table (``run_id``, in order of ``rowid``) for the ``with`` block."""
-    return _temp_table(snap, "SELECT unnest(?::VARCHAR[]) AS run_id", [list(run_ids)])
+    return matched_runs(snap, "SELECT unnest(?::VARCHAR[]) AS run_id", [list(run_ids)])
 
 
 @contextmanager
-def _temp_table(snap: Snapshot, sql: str, params: list[Any]) -> Iterator[str]:
+def matched_runs(snap: Snapshot, sql: str, params: list[Any]) -> Iterator[str]:
+    """The runs a SELECT (``search_sql``) returns, in a temporary table of the snapshot's cursor
+    in order of ``rowid``, for the ``with`` block: what the long states are then joined to, with
+    no list of ids travelling between Python and DuckDB."""
     name = f"search_matched_{next(_matched_names)}"
     snap.fetch(f"CREATE TEMP TABLE {name} AS {sql}", params)
     try:
