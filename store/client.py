@@ -314,7 +314,7 @@ class Client(RegistryMixin):
                 start_time=start,
                 end_time=None,
                 lifecycle_stage=LifecycleStage.ACTIVE.value,
-                artifact_uri=str(layout.artifact_dir(self.root, exp.experiment_id, run_id)),
+                artifact_uri=layout.artifact_dir(self.root, exp.experiment_id, run_id),
                 user_id=tags.get("mlflow.user") or _user(),
                 host=layout.HOSTNAME,
                 pid=_pid(),
@@ -540,41 +540,35 @@ class Client(RegistryMixin):
         return [found[i] for i in run_ids if i in found]
 
     def _runs_from(self, snap: Snapshot, run_ids: list[str]) -> list[Run]:
-        from store.search import RUN_INFO_COLUMNS, run_set
+        from store.search import RUN_INFO_COLUMNS
 
-        with run_set(snap, run_ids) as ids:
-            columns = ", ".join(f"r.{c}" for c in RUN_INFO_COLUMNS)
-            infos = snap.rows(f"SELECT {columns} FROM {ids} x JOIN runs r USING (run_id) ORDER BY x.rowid")
-            return self._runs_in(snap, ids, infos)
+        columns = ", ".join(f"r.{c}" for c in RUN_INFO_COLUMNS)
+        return self._runs_of(
+            snap, f"SELECT {columns} FROM runs r WHERE r.run_id IN (SELECT unnest(?::VARCHAR[]))", [run_ids]
+        )
 
-    def _runs_in(self, snap: Snapshot, table: str, infos: list[dict[str, Any]]) -> list[Run]:
-        """Run objects for the runs of a temporary table (``run_id``) whose ``infos`` (rows of
-        RUN_INFO_COLUMNS) have been read, in that order."""
-        if not infos:
-            return []
-        runs = f"SELECT run_id FROM {table}"
-        found: dict[str, dict[str, dict[str, Any]]] = {"metric_summaries": {}, "params": {}, "tags": {}}
-        for view, values in found.items():
-            value = "last_value" if view == "metric_summaries" else "value"
-            for run_id, key, v in snap.fetch(f"SELECT run_id, key, {value} FROM {snap.state_of(view, runs)}")[1]:
-                values.setdefault(run_id, {})[key] = v
-        return [
-            Run(
-                self.run_info(row),
-                RunData(
-                    found["metric_summaries"].get(row["run_id"], {}),
-                    found["params"].get(row["run_id"], {}),
-                    found["tags"].get(row["run_id"], {}),
-                ),
-            )
-            for row in infos
-        ]
+    def _runs_of(self, snap: Snapshot, sql: str, params: list[Any]) -> list[Run]:
+        """Run objects for the runs a SELECT of RUN_INFO_COLUMNS returns, in its order."""
+        from store.search import runs_data_sql
+
+        names, rows = snap.fetch(runs_data_sql(snap, sql), params)
+        column = {name: i for i, name in enumerate(names)}
+        part, run, key = column["part"], column["run_id"], column["key"]
+        number, text = column["number"], column["text"]
+        infos = sorted((r for r in rows if r[part] == 0), key=itemgetter(column["position"]))
+        data: dict[str, RunData] = {r[run]: RunData({}, {}, {}) for r in infos}
+        for row in rows:
+            if row[part] == 1:
+                data[row[run]].metrics[row[key]] = row[number]
+            elif row[part] == 2:
+                data[row[run]].params[row[key]] = row[text]
+            elif row[part] == 3:
+                data[row[run]].tags[row[key]] = row[text]
+        return [Run(self.run_info(dict(zip(names, r))), data[r[run]]) for r in infos]
 
     def run_info(self, row: dict[str, Any]) -> RunInfo:
         """A RunInfo from a row of the ``runs`` view."""
-        uri = row.get("artifact_uri") or str(
-            layout.artifact_dir(self.root, row["experiment_id"], row["run_id"])
-        )
+        uri = row.get("artifact_uri") or layout.artifact_dir(self.root, row["experiment_id"], row["run_id"])
         return RunInfo(
             run_id=row["run_id"],
             run_name=row["run_name"] or "",
@@ -662,7 +656,7 @@ class Client(RegistryMixin):
         order_by: Sequence[str] | None = None,
     ) -> list[Run]:
         """Runs matching an MLflow filter string (or any query of mltui's language)."""
-        from store.search import RUN_INFO_COLUMNS, matched_runs, search_sql
+        from store.search import RUN_INFO_COLUMNS, search_sql
 
         with self.snapshot(experiment_ids) as snap:
             sql, params = search_sql(
@@ -670,8 +664,7 @@ class Client(RegistryMixin):
                 RUN_INFO_COLUMNS,
                 strict=False,  # MLflow: a prefixed key no run has logged yet matches nothing
             )
-            with matched_runs(snap, sql, params) as matched:
-                return self._runs_in(snap, matched, snap.rows(f"SELECT * FROM {matched} ORDER BY rowid"))
+            return self._runs_of(snap, sql, params)
 
     def flush(self) -> None:
         """Write everything this process has queued for this store, now."""

@@ -62,8 +62,9 @@ def table_dir(root: Path, table: str, experiment_id: str | None = None) -> Path:
     return root / table / f"{PARTITION_PREFIX}{experiment_id}"
 
 
-def artifact_dir(root: Path, experiment_id: str, run_id: str) -> Path:
-    return root / "artifacts" / experiment_id / run_id
+def artifact_dir(root: Path, experiment_id: str, run_id: str) -> str:
+    """As text: a search builds one per run it returns, and a Path costs ten times more."""
+    return os.path.join(root, "artifacts", experiment_id, run_id)
 
 
 def check_store(root: Path) -> bool:

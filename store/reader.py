@@ -127,6 +127,7 @@ VIEW_DEPENDS: dict[str, tuple[str, ...]] = {
 }
 _NAMES = sorted({*VIEW_DEPENDS, *(d for deps in VIEW_DEPENDS.values() for d in deps)}, key=len, reverse=True)
 _VIEW_NAME = re.compile(r"\b(" + "|".join(_NAMES) + r")\b", re.IGNORECASE)
+_LITERAL = re.compile(r"'(?:[^']|'')*'")
 
 
 # Current states that depend on store files only (not on the clock or liveness files): shared
@@ -191,7 +192,7 @@ class Snapshot:
         self.files: dict[str, list[Path]] = {}
         self.con = duck.cursor()
         self._lock = threading.Lock()
-        self._built: set[str] = set()
+        self._bodies: dict[str, str] = {}  # view -> its definition in this snapshot
         self._shared: dict[str, str] = {}  # view -> the shared table it reads
         self._build()
 
@@ -211,7 +212,7 @@ class Snapshot:
         return files
 
     def _build(self) -> None:
-        """List the files; views are (re)made on demand by ``_ensure``."""
+        """List the files; the views' definitions are made on demand by ``_expand``."""
         for attempt in range(20):
             try:
                 self.files = self._list()
@@ -219,56 +220,72 @@ class Snapshot:
             except FileNotFoundError:
                 time.sleep(0.01 * attempt)
         self._release_states()
-        self._built = set()
+        self._bodies = {}
 
-    def _ensure(self, sql: str) -> None:
-        """Create the views ``sql`` names (and the ones they depend on) that do not exist yet."""
-        for view in _VIEW_NAME.findall(sql):
-            self._make(view.lower())
+    def _expand(self, sql: str) -> str:
+        """``sql`` with the views it names, and the ones they read, defined in front of it as
+        common table expressions, in dependency order.
 
-    def _make(self, view: str) -> None:
-        if view in self._built:
+        DuckDB inlines a view or a non-materialized CTE the same way, but creating a view is a
+        statement of its own (0.3-1 ms to parse and bind, six of them for a search), while a CTE
+        costs only its text: a snapshot taken for one search pays for what it reads.
+        """
+        needed: dict[str, str] = {}
+        for name in _VIEW_NAME.findall(_LITERAL.sub("''", sql)):
+            self._define(name.lower(), needed)
+        if not needed:
+            return sql
+        ctes = ",\n".join(f"{name} AS NOT MATERIALIZED ({body})" for name, body in needed.items())
+        head, rest = sql.lstrip(), ""
+        if head[:5].upper() == "WITH ":
+            head, rest = head[5:], ","
+        return f"WITH {ctes}{rest}\n{head}"
+
+    def _define(self, view: str, needed: dict[str, str]) -> None:
+        """Add ``view``'s definition to ``needed`` after the ones it reads."""
+        if view in needed:
             return
-        con = self.con
+        body = self._bodies.get(view)
+        if body is None:
+            body = self._bodies[view] = self._body(view)
+        if view not in self._shared:
+            for dependency in VIEW_DEPENDS.get(view, ()):
+                self._define(dependency, needed)
+        needed[view] = body
+
+    def _body(self, view: str) -> str:
         if view in SHARED_STATES:
             key = tuple(tuple(self.files.get(t, ())) for t in _raw_tables(view))
             shared = states.acquire(view, key, lambda name: self._make_shared(view, name), self.materialize)
-            if shared is None:
-                self._make_dependencies(view)
-                con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS {VIEWS_SQL[view]}")
-            else:
+            if shared is not None:
                 self._shared[view] = shared
-                con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT * FROM {shared}")
-            self._built.add(view)
-            return
-        self._make_dependencies(view)
+                return f"SELECT * FROM {shared}"
         if view == "heartbeats":
-            beats = liveness.heartbeats(self.root)
-            con.execute(
-                "CREATE OR REPLACE TEMP TABLE heartbeats AS SELECT unnest(?::VARCHAR[]) AS run_id, "
-                "unnest(?::BOOLEAN[]) AS alive, unnest(?::BIGINT[]) AS last_seen",
-                [list(beats), [a for a, _ in beats.values()], [t for _, t in beats.values()]],
-            )
-        elif view.startswith("raw_"):
+            return self._heartbeats()
+        if view.startswith("raw_"):
             table = view[len("raw_") :]
             paths = self.files.get(table, [])
-            if paths:  # file names as SQL string literals: one statement, nothing left to drop
-                files = ", ".join("'" + str(path).replace("'", "''") + "'" for path in paths)
-                source = f"SELECT * FROM read_parquet([{files}], hive_partitioning = false)"
-            else:
-                source = _empty_select(table)
-            con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS {source}")
-        else:
-            con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS {VIEWS_SQL[view]}")
-        self._built.add(view)
+            if not paths:
+                return _empty_select(table)
+            # File names as SQL string literals, escaped: they come from our own listing.
+            files = ", ".join("'" + str(path).replace("'", "''") + "'" for path in paths)
+            return f"SELECT * FROM read_parquet([{files}], hive_partitioning = false)"
+        return VIEWS_SQL[view]
 
-    def _make_dependencies(self, view: str) -> None:
-        for dependency in VIEW_DEPENDS.get(view, ()):
-            self._make(dependency)
+    def _heartbeats(self) -> str:
+        """The liveness of running runs, read once per snapshot (a temporary table when any)."""
+        beats = liveness.heartbeats(self.root)
+        if not beats:
+            return "SELECT NULL::VARCHAR AS run_id, NULL::BOOLEAN AS alive, NULL::BIGINT AS last_seen WHERE false"
+        self.con.execute(
+            "CREATE OR REPLACE TEMP TABLE snapshot_heartbeats AS SELECT unnest(?::VARCHAR[]) AS run_id, "
+            "unnest(?::BOOLEAN[]) AS alive, unnest(?::BIGINT[]) AS last_seen",
+            [list(beats), [a for a, _ in beats.values()], [t for _, t in beats.values()]],
+        )
+        return "SELECT * FROM snapshot_heartbeats"
 
     def _make_shared(self, view: str, name: str) -> None:
-        self._make_dependencies(view)
-        self.con.execute(f"CREATE TABLE {name} AS {VIEWS_SQL[view]}")
+        self.con.execute(f"CREATE TABLE {name} AS {self._expand(VIEWS_SQL[view])}")
 
     def _release_states(self) -> None:
         states.release(list(self._shared.values()))
@@ -283,7 +300,7 @@ class Snapshot:
         costs most of a query. A state already computed into a table is just filtered.
         """
         with self._lock:
-            self._make(view)
+            self._define(view, {})
             if view in self._shared:
                 return f"(SELECT * FROM {view} WHERE run_id IN ({runs}))"
         raw = f"raw_{view}"
@@ -293,21 +310,25 @@ class Snapshot:
 
     def query(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> pa.Table:
         """Run SQL over the views, as an Arrow table."""
-        return self._run(sql, params, lambda relation: relation.to_arrow_table())
+        return self._run(sql, lambda con, sql: con.sql(sql, params=params or None).to_arrow_table())
 
     def fetch(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> tuple[list[str], list[tuple]]:
         """Run SQL over the views, as column names and Python rows: no pyarrow involved, which is
         what a one-shot command such as ``mltui query`` wants (pyarrow costs a cold process
         0.1-0.4 s to import)."""
-        return self._run(sql, params, lambda relation: (relation.columns, relation.fetchall()))
+        def rows(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[list[str], list[tuple]]:
+            rows = con.execute(sql, params or None).fetchall()  # no relation: one bind, not two
+            return [d[0] for d in con.description or ()], rows
 
-    def _run(self, sql: str, params: Sequence[Any] | dict[str, Any] | None, result: Callable[[Any], T]) -> T:
-        """Retried on a fresh listing if a file vanished or is damaged."""
+        return self._run(sql, rows)
+
+    def _run(self, sql: str, result: Callable[[duckdb.DuckDBPyConnection, str], T]) -> T:
+        """``result(cursor, sql with its views defined)``; retried on a fresh listing if a file
+        vanished or is damaged."""
         for attempt in range(10):
             try:
                 with self._lock:
-                    self._ensure(sql)
-                    return result(self.con.sql(sql, params=params or None))
+                    return result(self.con, self._expand(sql))
             except (duckdb.ParserException, duckdb.BinderException, duckdb.CatalogException):
                 raise
             except duckdb.Error as exc:

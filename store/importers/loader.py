@@ -185,7 +185,7 @@ class Loader:
                     Skipped(f"artifacts of run {r.run_id}", f"{r.artifact_uri} is not a local folder; referenced instead")
                 )
             return r.artifact_uri if src is None else None
-        dest = layout.artifact_dir(self.client.root, r.experiment_id, r.run_id)
+        dest = Path(layout.artifact_dir(self.client.root, r.experiment_id, r.run_id))
         if not dest.exists():
             shutil.copytree(src, dest, symlinks=False)
             self.summary.artifacts_copied += 1
