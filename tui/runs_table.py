@@ -18,6 +18,7 @@ from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey
 
 from tui import table_model as model
+from tui.cell import Cell
 
 MARK_COLUMN = "_mark"
 MARK = "●"
@@ -140,18 +141,18 @@ class RunsTable(DataTable):
         if self.full is None:
             return
         marks = set(self.marks)
-        # Every cell is a Text: a plain string would be parsed as markup (a run named "[b]x" or
-        # ":fire:" shown as something else) and that parsing is most of the cost of a fill.
+        # Every cell is a Cell, never a plain string: a string would be parsed as markup (a run
+        # named "[b]x" or ":fire:" shown as something else), and a Cell draws in one segment.
         numeric = [model.is_numeric(column) for column in self.shown_columns]
         for run_id, cells in model.row_cells(
             self.full, self.shown_columns, self.window_start, self.window_start + self.page
         ):
-            styled = [Text(MARK if run_id in marks else "")]
+            styled = [Cell(MARK if run_id in marks else "")]
             for column, right, value in zip(self.shown_columns, numeric, cells):
                 if column == "status" and value in STATUS_STYLES:
-                    styled.append(Text(value, style=self._status_style(value)))
+                    styled.append(Cell(value, self._status_style(value)))
                 else:
-                    styled.append(Text(value, justify="right" if right else "left"))
+                    styled.append(Cell(value, right=right))
             self.add_row(*styled, key=run_id)
         target_row = row
         if target_row is None and keep_run is not None and keep_run in self.rows:
@@ -181,7 +182,7 @@ class RunsTable(DataTable):
             self.marks.remove(run_id)
         else:
             self.marks.append(run_id)
-        self.update_cell(run_id, MARK_COLUMN, Text(MARK if run_id in self.marks else ""))
+        self.update_cell(run_id, MARK_COLUMN, Cell(MARK if run_id in self.marks else ""))
 
     # ------------------------------------------------------------ the sliding window
 

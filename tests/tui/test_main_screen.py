@@ -130,15 +130,24 @@ async def test_metric_column_switches_aggregate(runs_store: Path) -> None:
 
 async def test_metric_columns_line_up(runs_store: Path) -> None:
     """A metric column's values share one format and are right-aligned: decimal points line up."""
+    client = Client(runs_store)
+    make_run(client, client.get_experiment_by_name("cifar").experiment_id, "foxtrot", {"lr": 0.2}, [12.5], 0.1)
+    client.flush()
     app = make_app(runs_store)
     async with app.run_test(size=SIZE) as pilot:
         await open_app(pilot)
         table = app.screen.query_one(RunsTable)
         column = table.get_column_index("metrics.loss")
-        cells = [table.get_row_at(row)[column] for row in range(table.row_count)]
-        assert all(cell.justify == "right" for cell in cells)
-        decimals = {len(str(cell).split(".")[1]) for cell in cells if str(cell)}
-        assert len(decimals) == 1
+        table.move_cursor(column=column)  # scrolled into view
+        await settle(pilot)
+        lines = screen_text(app).splitlines()
+        points = set()
+        for row in range(table.row_count):
+            name, loss = (str(table.get_row_at(row)[table.get_column_index(c)]) for c in ("run_name", "metrics.loss"))
+            line = next(line for line in lines if f" {name} " in line)
+            assert line.count(f" {loss} ") == 1, (loss, line)
+            points.add(line.index(f" {loss} ") + 1 + loss.index("."))
+        assert len(points) == 1, lines
 
 
 async def test_marks_survive_refresh(runs_store: Path) -> None:
