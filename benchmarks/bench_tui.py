@@ -120,7 +120,7 @@ async def measure_table(root: Path, label: str) -> list[Row]:
 
         await until(pilot, painted)
         rows.append(Row(f"first paint of the runs table ({label})", "s", time.perf_counter() - start,
-                        note=f"{app.screen.query_one(RunsTable).total:,} runs, app start to rows shown"))
+                        note=f"{app.screen.query_one(RunsTable).row_count:,} runs, app start to rows shown"))
         screen = app.screen
         table = screen.query_one(RunsTable)
         await pilot.pause(0.5)
@@ -135,10 +135,10 @@ async def measure_table(root: Path, label: str) -> list[Row]:
             await pilot.pause(0)  # the frame that paints the new rows
             times.append(time.perf_counter() - start)
             await pilot.pause(0.3)
-        runs = f"{table.total:,} runs"
+        runs = f"{table.row_count:,} runs"
         rows.append(Row(f"apply a filter ({label})", "ms", 1000 * min(times[:4]), note=f"{runs}, enter to rows painted"))
 
-        table.move_cursor(column=table.get_column_index("metrics.loss"))
+        table.move_cursor(column=table.column_index("metrics.loss"))
         sorts = []
         for _ in range(4):
             before = (table.settings.sort, table.settings.descending)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
+from rich.cells import cell_len, set_cell_size
 
 from store.timefmt import short_duration, short_time
 
@@ -24,6 +25,7 @@ __all__ = [
     "column_format",
     "compact_time",
     "display_path",
+    "fit",
     "epoch_ms",
     "number",
     "short_duration",
@@ -111,6 +113,16 @@ def display_path(path: str | Path) -> str:
 def clip(text: str, width: int) -> str:
     """``text`` cut to ``width`` characters, an ellipsis marking the cut."""
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def fit(text: str, width: int, right: bool = False) -> str:
+    """``text`` in exactly ``width`` terminal cells: padded (on the left when ``right``) or cut
+    with an ellipsis; wide characters (a run named in Japanese) count as two."""
+    length = cell_len(text)
+    if length > width:
+        return set_cell_size(text, width - 1) + "…" if width > 1 else set_cell_size(text, width)
+    pad = " " * (width - length)
+    return pad + text if right else text + pad
 
 
 def cell(value: object) -> str:

@@ -16,7 +16,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.markup import escape
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 from textual.worker import get_current_worker
 
 from store.errors import MltuiError
@@ -134,10 +134,7 @@ class MainScreen(Screen):
     def update_topbar(self) -> None:
         table = self.table
         parts = [f"[b]mltui[/b] {escape(self.app.client.root.name)}"]  # type: ignore[attr-defined]
-        shown = f"{table.total} run{'s' if table.total != 1 else ''}"
-        if table.total > table.row_count:
-            shown += f" (rows {table.window_start + 1}-{table.window_start + table.row_count})"
-        parts.append(shown)
+        parts.append(f"{table.row_count:,} run{'s' if table.row_count != 1 else ''}")
         if table.marks:
             parts.append(f"{len(table.marks)} marked")
         settings = table.settings
@@ -167,21 +164,15 @@ class MainScreen(Screen):
         if event.submitted:
             self.submitted_query = event.query
 
-    @on(RunsTable.Slid)
-    def window_slid(self) -> None:
-        self.update_topbar()
-
-    @on(DataTable.CellSelected)
-    def cell_selected(self, event: DataTable.CellSelected) -> None:
+    @on(RunsTable.Selected)
+    def run_selected(self) -> None:
         self.action_details()
 
-    @on(DataTable.HeaderSelected)
-    def header_clicked(self, event: DataTable.HeaderSelected) -> None:
+    @on(RunsTable.HeaderClicked)
+    def header_clicked(self, event: RunsTable.HeaderClicked) -> None:
         """A click on a column header sorts by it, as ``s`` does on the cursor's column."""
-        column = event.column_key.value
-        if column in self.table.shown_columns:
-            self.table.settings.toggle_sort(column)
-            self.show_runs()
+        self.table.settings.toggle_sort(event.column)
+        self.show_runs()
 
     # ------------------------------------------------------------ actions
 

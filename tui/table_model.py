@@ -8,6 +8,7 @@ rows into cell text. Keeping it free of Textual makes it testable and cheap to c
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pyarrow as pa
@@ -147,16 +148,24 @@ def render_cell(column: str, value: object) -> str:
     return fmt.cell(value)
 
 
-def row_cells(table: pa.Table, columns: list[str], start: int, stop: int) -> list[tuple[str, list[str]]]:
-    """``(run_id, cells)`` for rows ``start:stop`` of an already sorted table; each metric column
-    formatted alike over the whole table, so its decimal points line up as you scroll."""
-    window = table.slice(start, max(0, stop - start))
-    ids = window["run_id"].to_pylist()
-    renderers = [
+Formatter = Callable[[object], str]
+
+
+def formatters(table: pa.Table, columns: list[str]) -> list[Formatter]:
+    """How each column's values read, decided once per table: each metric column formatted alike
+    over all its rows, so its decimal points line up as you scroll."""
+    return [
         fmt.column_format(table[c])
         if c.startswith("metrics.") and c in table.column_names
         else (lambda v, c=c: render_cell(c, v))
         for c in columns
     ]
-    data = [window[c].to_pylist() if c in window.column_names else [None] * len(ids) for c in columns]
-    return [(run_id, [renderers[j](data[j][i]) for j in range(len(columns))]) for i, run_id in enumerate(ids)]
+
+
+def row_cells(
+    table: pa.Table, columns: list[str], formats: list[Formatter], start: int, stop: int
+) -> list[list[str]]:
+    """The cell texts of rows ``start:stop`` of an already sorted table."""
+    window = table.slice(start, max(0, stop - start))
+    data = [window[c].to_pylist() if c in window.column_names else [None] * window.num_rows for c in columns]
+    return [[f(v) for f, v in zip(formats, row)] for row in zip(*data)] if columns else [[] for _ in range(window.num_rows)]

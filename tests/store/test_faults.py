@@ -224,7 +224,7 @@ def test_read_only_store_opens_in_the_dashboard(store_path: Path) -> None:
                     if any(t.row_count for t in app.screen.query(RunsTable)):
                         break
                 table = app.screen.query_one(RunsTable)
-                table.move_cursor(column=table.get_column_index("metrics.loss"))
+                table.move_cursor(column=table.column_index("metrics.loss"))
                 await pilot.press("s", "slash", *"loss < 1", "enter")
                 await pilot.pause(0.3)
                 await pilot.press("p")

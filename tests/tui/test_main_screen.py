@@ -19,8 +19,7 @@ SIZE = (80, 24)
 
 def names(app) -> list[str]:  # noqa: ANN001
     table = app.screen.query_one(RunsTable)
-    column = table.get_column_index("run_name")
-    return [str(table.get_row_at(i)[column]) for i in range(table.row_count)]
+    return [table.cell(i, "run_name") for i in range(table.row_count)]
 
 
 async def open_app(pilot) -> None:  # noqa: ANN001
@@ -92,7 +91,7 @@ async def test_sort_both_ways(runs_store: Path) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await open_app(pilot)
         table = app.screen.query_one(RunsTable)
-        table.move_cursor(column=table.get_column_index("metrics.accuracy"))
+        table.move_cursor(column=table.column_index("metrics.accuracy"))
         await pilot.press("s")
         await pilot.pause()
         assert names(app) == ["delta", "alpha", "bravo", "echo", "charlie"]
@@ -114,14 +113,13 @@ async def test_metric_column_switches_aggregate(runs_store: Path) -> None:
 
         def loss_of(name: str) -> float:
             row = names(app).index(name)
-            return float(str(table.get_row_at(row)[table.get_column_index("metrics.loss")]))
+            return float(table.cell(row, "metrics.loss"))
 
-        table.move_cursor(column=table.get_column_index("metrics.loss"))
+        table.move_cursor(column=table.column_index("metrics.loss"))
         assert loss_of("alpha") == 0.3
         await pilot.press("a", "a")
         await settle(pilot)
-        column = table.get_column_index("metrics.loss")
-        assert str(table.ordered_columns[column].label).startswith("loss (max)")
+        assert table.header("metrics.loss").startswith("loss (max)")
         assert loss_of("alpha") == 1 and loss_of("echo") == 3
         await pilot.press("s")
         await pilot.pause()
@@ -137,13 +135,13 @@ async def test_metric_columns_line_up(runs_store: Path) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await open_app(pilot)
         table = app.screen.query_one(RunsTable)
-        column = table.get_column_index("metrics.loss")
+        column = table.column_index("metrics.loss")
         table.move_cursor(column=column)  # scrolled into view
         await settle(pilot)
         lines = screen_text(app).splitlines()
         points = set()
         for row in range(table.row_count):
-            name, loss = (str(table.get_row_at(row)[table.get_column_index(c)]) for c in ("run_name", "metrics.loss"))
+            name, loss = (table.cell(row, c) for c in ("run_name", "metrics.loss"))
             line = next(line for line in lines if f" {name} " in line)
             assert line.count(f" {loss} ") == 1, (loss, line)
             points.add(line.index(f" {loss} ") + 1 + loss.index("."))
@@ -227,17 +225,33 @@ async def test_deleted_experiments_hidden_until_asked(runs_store: Path) -> None:
 
 
 async def test_header_click_sorts(runs_store: Path) -> None:
-    """Clicking a column header sorts by that column, like s."""
+    """Clicking a column header sorts by that column, like s; again reverses."""
     app = make_app(runs_store)
     async with app.run_test(size=(120, 24)) as pilot:
         await open_app(pilot)
         table = app.screen.query_one(RunsTable)
-        table.post_message(
-            RunsTable.HeaderSelected(table, table.ordered_columns[1].key, 1, label=table.ordered_columns[1].label)
-        )
+        await pilot.click(RunsTable, offset=(4, 1))  # the border, then the header of "run"
         await settle(pilot)
         assert names(app) == ["echo", "delta", "charlie", "bravo", "alpha"]
         assert table.settings.sort == "run_name" and table.settings.descending
+        assert "run ▼" in screen_text(app)
+        await pilot.click(RunsTable, offset=(4, 1))
+        await settle(pilot)
+        assert names(app) == ["alpha", "bravo", "charlie", "delta", "echo"]
+
+
+async def test_clicking_a_run_twice_opens_its_details(runs_store: Path) -> None:
+    """A click puts the cursor on a cell; a click on the cursor's cell opens the run."""
+    app = make_app(runs_store)
+    async with app.run_test(size=(120, 24)) as pilot:
+        await open_app(pilot)
+        table = app.screen.query_one(RunsTable)
+        await pilot.click(RunsTable, offset=(4, 4))  # the third run's name
+        await settle(pilot)
+        assert table.run_name(table.current_run_id) == "charlie" and table.current_column == "run_name"
+        await pilot.click(RunsTable, offset=(4, 4))
+        await settle(pilot)
+        assert "charlie" in screen_text(app) and not isinstance(app.screen, MainScreen)
 
 
 async def test_bad_filter_survives_live_refresh(runs_store: Path) -> None:
@@ -283,9 +297,9 @@ async def test_status_change_appears(runs_store: Path) -> None:
         assert "FINISHED" in row
 
 
-async def test_moving_through_hundreds_of_runs_slides_the_window(store_path: Path) -> None:
-    """The table holds a window of rows; moving past its edge, or to either end, shows the
-    right run under the cursor and says which rows are shown."""
+async def test_moving_through_hundreds_of_runs(store_path: Path) -> None:
+    """Every run is one scroll away: the ends, a page down and single steps all land on the
+    right run, shown on screen under the header."""
     client = Client(store_path)
     exp = client.create_experiment("many")
     for i in range(300):
@@ -297,16 +311,20 @@ async def test_moving_through_hundreds_of_runs_slides_the_window(store_path: Pat
     async with app.run_test(size=SIZE) as pilot:
         await open_app(pilot)
         table = app.screen.query_one(RunsTable)
-        assert table.total == 300 and table.row_count < 300
+        assert table.row_count == 300 and "300 runs" in screen_text(app)
         await pilot.press("G")
         await settle(pilot)
         assert table.run_name(table.current_run_id) == "run-000"  # newest first: the oldest is last
-        assert "(rows " in screen_text(app) and "-300)" in screen_text(app)
+        assert "run-000" in screen_text(app) and "run-299" not in screen_text(app)
         await pilot.press("g")
         await settle(pilot)
         assert table.run_name(table.current_run_id) == "run-299"
-        for _ in range(table.row_count + 5):  # past the end of the first window
+        for _ in range(40):
             await pilot.press("j")
         await settle(pilot)
-        assert table.run_name(table.current_run_id) == f"run-{299 - table.window_start - table.cursor_row:03d}"
-        assert table.window_start > 0
+        assert table.run_name(table.current_run_id) == "run-259"
+        assert "run-259" in screen_text(app) and "run-299" not in screen_text(app)
+        assert "run" in screen_text(app).splitlines()[2]  # the header stays on top
+        await pilot.press("pagedown")
+        await settle(pilot)
+        assert table.cursor_row > 40 and table.run_name(table.current_run_id) in screen_text(app)
