@@ -72,19 +72,17 @@ def _json_value(value: object, column: str = "") -> object:
     return value
 
 
-def _csv_value(value: object) -> str:
-    if value is None:
-        return ""
-    if type(value) is float:
-        return "NaN" if value != value else repr(value)
-    return str(value)
+def _csv_fields(values: list[Any]) -> list[str]:
+    """Values as CSV fields: empty for missing, floats as Python reads them back (NaN spelled
+    NaN). One expression, no call per value: a table of 10,000 runs has 100,000s of values."""
+    return ["" if v is None else ("NaN" if v != v else repr(v)) if type(v) is float else str(v) for v in values]
 
 
 def _csv_column(values: list[Any], column: str) -> list[str]:
     """One column's CSV fields (converted a column at a time: thousands of runs)."""
     if column in TIME_COLUMNS:
         return [iso_time(v) or "" for v in values]
-    return [_csv_value(v) for v in values]
+    return _csv_fields(values)
 
 
 def display(value: object, column: str = "") -> str:
@@ -379,7 +377,7 @@ def render_diff(diff: RunDiff, fmt: str) -> str:
     labels = [run_label(diff, i) for i in range(len(diff.runs))]
     if fmt == "csv":
         header = ["section", "key", *[r.run_id for r in diff.runs], "differs"]
-        rows = [[row.section, row.key, *[_csv_value(v) for v in row.values], str(row.differs).lower()] for row in diff.rows]
+        rows = [[row.section, row.key, *_csv_fields(row.values), str(row.differs).lower()] for row in diff.rows]
         return _csv(header, rows)
     if fmt == "markdown":
         header = ["section", "key", *labels]
