@@ -194,6 +194,7 @@ class Snapshot:
         self._lock = threading.Lock()
         self._bodies: dict[str, str] = {}  # view -> its definition in this snapshot
         self._shared: dict[str, str] = {}  # view -> the shared table it reads
+        self._derived: dict[tuple[object, ...], str] = {}  # (sql, values) -> its shared table
         self._build()
 
     # ------------------------------------------------------------ building
@@ -288,8 +289,28 @@ class Snapshot:
         self.con.execute(f"CREATE TABLE {name} AS {self._expand(VIEWS_SQL[view])}")
 
     def _release_states(self) -> None:
-        states.release(list(self._shared.values()))
+        states.release([*self._shared.values(), *self._derived.values()])
         self._shared = {}
+        self._derived = {}
+
+    def derived(self, view: str, sql: str, params: Sequence[Any]) -> str | None:
+        """A table of the SELECT ``sql`` over ``view``, shared like the current states (see
+        ``state_cache``) with the other snapshots that list the same files; None the first time
+        it is asked for (read ``sql`` inline then), unless the snapshot ``materialize``s. Only
+        the newest table derived from a view outlives its last user."""
+        key = (sql, tuple(params))
+        with self._lock:
+            name = self._derived.get(key)
+            if name is None:
+                files = tuple(tuple(self.files.get(t, ())) for t in _raw_tables(view))
+
+                def build(name: str) -> None:
+                    self.con.execute(f"CREATE TABLE {name} AS {self._expand(sql)}", list(params))
+
+                name = states.acquire(f"derived_{view}", (key, files), build, self.materialize)
+                if name is not None:
+                    self._derived[key] = name
+            return name
 
     def state_of(self, view: str, runs: str) -> str:
         """A per-run state (``params``, ``tags``, ``metric_summaries``) limited to the runs of

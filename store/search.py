@@ -180,9 +180,11 @@ def _wide_select(
     """One statement of the wide table, its bound values and its column names.
 
     The matched runs are computed once (``with_matched``); each long table (summaries, params,
-    tags) is pivoted in DuckDB with one filtered aggregate per key of the catalog. Keys are
-    bound as values: a key's text never becomes SQL. Columns of keys no matched run has come
-    back all null, and the callers drop them.
+    tags) is pivoted in DuckDB with one filtered aggregate per key of the catalog: for the
+    matched runs only the first time, then (the same files searched again, as a script or the
+    dashboard does) for every run once, into a table shared like the current states, that
+    later searches join. Keys are bound as values: a key's text never becomes SQL. Columns of
+    keys no matched run has come back all null, and the callers drop them.
     """
     chosen = dict(aggregates or {})
     for key, func in chosen.items():
@@ -207,11 +209,15 @@ def _wide_select(
         pivots = ", ".join(
             f"first(v.{value_of(key)}) FILTER (WHERE v.key = ?) AS {alias}{i}" for i, key in enumerate(ordered)
         )
-        rows = snap.state_of(view, MATCHED_IDS)
-        joins.append(f"LEFT JOIN (SELECT v.run_id, {pivots} FROM {rows} v GROUP BY v.run_id) {alias} USING (run_id)")
+        every_run = snap.derived(view, f"SELECT v.run_id, {pivots} FROM {view} v GROUP BY v.run_id", ordered)
+        if every_run is None:
+            rows = snap.state_of(view, MATCHED_IDS)
+            joins.append(f"LEFT JOIN (SELECT v.run_id, {pivots} FROM {rows} v GROUP BY v.run_id) {alias} USING (run_id)")
+            params += ordered
+        else:
+            joins.append(f"LEFT JOIN {every_run} {alias} USING (run_id)")
         select += [f"{alias}.{alias}{i}" for i in range(len(ordered))]
         names += [f"{prefix}.{key}" for key in ordered]
-        params += ordered
     return (
         f"{with_matched(sql)}SELECT {', '.join(select)} FROM matched x {' '.join(joins)} ORDER BY x.position",
         params,

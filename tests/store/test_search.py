@@ -177,8 +177,8 @@ def test_filtered_and_unfiltered_tables_agree(snap: Snapshot) -> None:
 
 
 def test_repeated_searches_see_every_change_and_keep_few_tables(tmp_path: Path) -> None:
-    """A script searching again and again (served from shared state tables after the first
-    search) sees each new run at once, and old state tables do not pile up."""
+    """A script searching again and again (served from shared state and pivot tables after the
+    first search) sees each new run and value at once, and old tables do not pile up."""
     from store import duck
 
     def state_tables() -> set[str]:
@@ -196,7 +196,14 @@ def test_repeated_searches_see_every_change_and_keep_few_tables(tmp_path: Path) 
         client.log_metric(run, "accuracy", 0.5 + i / 100)
         client.set_terminated(run)
         client.flush()
+        client.log_param(run, "seed", str(i))
+        client.flush()
         for _ in range(3):
             found = client.search_runs(filter_string="metrics.accuracy >= 0.5", max_results=None)
             assert [r.info.run_name for r in found] == [f"r{j}" for j in range(i, -1, -1)]
-    assert len(state_tables() - before) <= 6  # at most the newest of each state stays
+            with client.snapshot() as snap:  # the wide table: pivoted from shared tables too
+                table = runs_table(snap, "accuracy >= 0.5")
+            assert table["run_name"].to_pylist() == [f"r{j}" for j in range(i, -1, -1)]
+            assert table["metrics.accuracy"].to_pylist() == [0.5 + j / 100 for j in range(i, -1, -1)]
+            assert table["params.seed"].to_pylist() == [str(j) for j in range(i, -1, -1)]
+    assert len(state_tables() - before) <= 6 + 2  # the newest of each state and each pivot stays
