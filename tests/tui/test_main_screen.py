@@ -328,3 +328,22 @@ async def test_moving_through_hundreds_of_runs(store_path: Path) -> None:
         await pilot.press("pagedown")
         await settle(pilot)
         assert table.cursor_row > 40 and table.run_name(table.current_run_id) in screen_text(app)
+
+async def test_the_run_column_stays_put_when_scrolling_sideways(runs_store: Path) -> None:
+    """Moving right to the last column scrolls the table sideways; the run names stay on screen
+    and the header scrolls with the rows."""
+    app = make_app(runs_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_app(pilot)
+        table = app.screen.query_one(RunsTable)
+        first = screen_text(app)
+        last = table.shown_columns[-1]
+        assert table.header(last) not in first  # too wide for 80 columns
+        for _ in table.shown_columns:
+            await pilot.press("l")
+        await settle(pilot)
+        text = screen_text(app)
+        assert table.current_column == last and table.header(last) in text
+        assert all(name in text for name in ("alpha", "bravo", "charlie", "delta", "echo"))
+        assert "start" not in text  # scrolled out, while "run" stayed
+        assert " run " in text
