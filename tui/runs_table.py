@@ -11,6 +11,8 @@ sorting, filtering and live refresh.
 
 from __future__ import annotations
 
+from itertools import accumulate
+
 import pyarrow as pa
 import pyarrow.compute as pc
 from rich.cells import cell_len
@@ -19,7 +21,7 @@ from rich.style import Style
 from textual import events
 from textual.binding import Binding
 from textual.coordinate import Coordinate
-from textual.geometry import Region, Size, Spacing
+from textual.geometry import Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -326,20 +328,27 @@ class RunsTable(ScrollView, can_focus=True):
 
     def _scroll_to_cursor(self) -> None:
         """Scroll so that the cursor's cell is on screen, below the header and right of the
-        columns that stay put."""
+        columns that stay put; sideways by whole columns, so that none shows cut at the left."""
+        view = self.scrollable_content_region.size
+        x, y = (int(v) for v in self.scroll_offset)
+        rows = max(1, view.height - 1)
+        if self.cursor_row < y:
+            y = self.cursor_row
+        elif self.cursor_row >= y + rows:
+            y = self.cursor_row - rows + 1
         widths = self._cell_widths()
         fixed = self._fixed()
         column = self.cursor_column + 1
-        if column < fixed:
-            x, width = int(self.scroll_offset.x) + sum(widths[:fixed]), 1
-        else:
-            x, width = sum(widths[:column]), widths[column]
-        self.scroll_to_region(
-            Region(x, self.cursor_row + 1, width, 1),
-            spacing=Spacing(1, 0, 0, sum(widths[:fixed])),
-            animate=False,
-            immediate=True,
-        )
+        if column >= fixed:
+            starts = list(accumulate(widths[fixed:], initial=0))  # from the first scrolling column
+            left, right = starts[column - fixed], starts[column - fixed + 1]
+            visible = view.width - sum(widths[:fixed])
+            if left < x:
+                x = left
+            elif right > x + visible:
+                x = min(start for start in starts if start >= right - visible)
+        if (x, y) != tuple(self.scroll_offset):
+            self.scroll_to(x, y, animate=False)
 
     # ------------------------------------------------------------ the cursor
 
