@@ -339,7 +339,7 @@ class RunsTable(ScrollView, can_focus=True):
         widths = self._cell_widths()
         fixed = self._fixed()
         column = self.cursor_column + 1
-        if column >= fixed:
+        if self.shown_columns and column >= fixed:
             starts = list(accumulate(widths[fixed:], initial=0))  # from the first scrolling column
             left, right = starts[column - fixed], starts[column - fixed + 1]
             visible = view.width - sum(widths[:fixed])

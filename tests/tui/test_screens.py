@@ -215,6 +215,27 @@ async def test_columns_can_be_chosen(runs_store: Path) -> None:
         assert "params.lr" in app.screen.query_one(RunsTable).shown_columns
 
 
+async def test_no_columns_chosen_leaves_a_usable_table(runs_store: Path) -> None:
+    """Deselecting every column shows the runs with no columns; moving, marking and sorting do
+    nothing harmful, and a brings the columns back."""
+    app = make_app(runs_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("c")
+        await pilot.pause()
+        app.screen.query_one("#columns-list").deselect_all()
+        await pilot.press("enter")
+        await settle(pilot)
+        table = app.screen.query_one(RunsTable)
+        assert table.shown_columns == [] and table.row_count == 5
+        await pilot.press("l", "j", "h", "s", "space", "G")
+        await settle(pilot)
+        assert "1 marked" in screen_text(app)
+        await pilot.press("c", "a")
+        await settle(pilot)
+        assert "alpha" in screen_text(app)
+
+
 async def test_m_opens_the_registry(runs_store: Path) -> None:
     """m opens the model registry screen and escape comes back to the runs."""
     from tui.registry_screen import RegistryScreen
