@@ -3,7 +3,8 @@
     python docs/screenshots/make_screenshots.py
 
 Every screen is driven the way a user drives it (key presses, headless), over the committed
-sample store, at 80x24 (an SSH session's default) and 200x50.
+sample store, at 80x24 (an SSH session's default) and 200x50; the runs table and a filter also
+over a store of 10,000 runs (built in bulk, as the dashboard benchmark builds it).
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from bench_tui import build_store  # noqa: E402
 from tui.app import make_app  # noqa: E402
 from tui.runs_table import RunsTable  # noqa: E402
 
@@ -65,6 +68,10 @@ async def main() -> None:
     with tempfile.TemporaryDirectory() as empty:
         os.chdir(empty)
         await shoot(Path("mlstore"), "empty-80x24", SIZES["80x24"], [], [])
+        build_store(Path("mlstore"), 10_000, 3, 5)
+        await shoot(Path("mlstore"), "runs-10000-200x50", SIZES["200x50"], [], [])
+        await shoot(Path("mlstore"), "filter-10000-200x50", SIZES["200x50"],
+                    ["slash", "=params.lr = '0.01' and loss < 0.5", "enter", "s"], [])
         os.chdir(ROOT)
 
 
