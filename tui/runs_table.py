@@ -253,12 +253,13 @@ class RunsTable(ScrollView, can_focus=True):
                 style = self.rich_style
             elif name.startswith("runs-table--"):
                 style = self.get_component_rich_style(name)
-            else:  # a status
+            else:  # a status: its colour, or under NO_COLOR only its weight (a red turned grey
+                # would be dark grey on black)
+                words = STATUS_STYLES[name].split()
                 variables = self.app.theme_variables
-                text = STATUS_STYLES[name]
-                for var in ("success", "error", "warning"):
-                    text = text.replace(f"${var}", variables.get(var, ""))
-                style = Style.parse(text)
+                if self.app.no_color:
+                    words = [w for w in words if not w.startswith("$")]
+                style = Style.parse(" ".join(variables.get(w[1:], "") if w.startswith("$") else w for w in words) or "none")
             self._styles[name] = style
         return style
 

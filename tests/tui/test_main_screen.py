@@ -347,3 +347,21 @@ async def test_the_run_column_stays_put_when_scrolling_sideways(runs_store: Path
         assert all(name in text for name in ("alpha", "bravo", "charlie", "delta", "echo"))
         assert "start" not in text  # scrolled out, while "run" stayed
         assert " run " in text
+
+
+async def test_statuses_read_well_with_and_without_colour(runs_store: Path, monkeypatch) -> None:  # noqa: ANN001
+    """A failed run's status is drawn bold and red; under NO_COLOR bold only (a red turned grey
+    would be dark grey on black)."""
+    for no_color in (False, True):
+        if no_color:
+            monkeypatch.setenv("NO_COLOR", "1")
+        app = make_app(runs_store)
+        async with app.run_test(size=SIZE) as pilot:
+            await open_app(pilot)
+            table = app.screen.query_one(RunsTable)
+            row = next(i for i in range(table.row_count) if table.cell(i, "status") == "FAILED")
+            line = table.render_line(row + 1 - int(table.scroll_offset.y))
+            failed = next(segment for segment in line if "FAILED" in segment.text)
+            start = next(segment for segment in line if table.cell(row, "start_time") in segment.text)
+            assert failed.style.bold and not start.style.bold
+            assert (failed.style.color == start.style.color) == no_color  # red, or the text's own
