@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 
 from textual.worker import WorkerCancelled
 
@@ -74,3 +75,12 @@ async def settle(pilot, seconds: float = 0.05) -> None:  # noqa: ANN001
         await pilot.pause(seconds)
     for _ in range(2):  # DataTable measures new rows when idle: give it those frames
         await pilot.pause(seconds)
+
+
+async def until(pilot, shown: Callable[[], bool], seconds: float = 30.0) -> None:  # noqa: ANN001
+    """Return as soon as ``shown()`` holds: a loaded CI machine may take seconds to get there.
+    The caller asserts it afterwards."""
+    for _ in range(int(seconds / 0.1)):
+        if shown():
+            return
+        await pilot.pause(0.1)

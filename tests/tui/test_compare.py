@@ -6,7 +6,7 @@ import csv
 import json
 from pathlib import Path
 
-from pilot_helpers import cursor_to, flat, screen_text, settle
+from pilot_helpers import cursor_to, flat, screen_text, settle, until
 
 from tui.app import make_app
 from tui.diff_screen import DiffScreen
@@ -23,6 +23,7 @@ async def open_diff(pilot, first: str, second: str) -> None:  # noqa: ANN001
     await pilot.press("space", "d")
     await settle(pilot)
     assert isinstance(pilot.app.screen, DiffScreen)
+    await until(pilot, lambda: "param " in screen_text(pilot.app) or "metric " in screen_text(pilot.app))
 
 
 async def test_mark_and_diff_shows_differences(runs_store: Path) -> None:

@@ -7,7 +7,7 @@ import sys
 import threading
 from pathlib import Path
 
-from pilot_helpers import make_run, screen_text, settle
+from pilot_helpers import make_run, screen_text, settle, until
 
 from store import Client
 from tui.app import make_app
@@ -177,10 +177,7 @@ async def test_run_logged_elsewhere_appears(runs_store: Path) -> None:
         worker = threading.Thread(target=log)
         worker.start()
         worker.join()
-        for _ in range(300):  # a loaded CI machine may take seconds; stops as soon as it shows
-            await pilot.pause(0.1)
-            if "foxtrot" in names(app):
-                break
+        await until(pilot, lambda: "foxtrot" in names(app))
         assert "foxtrot" in names(app)
 
 
@@ -202,10 +199,7 @@ async def test_run_logged_by_another_process_appears(runs_store: Path) -> None:
         script = LOG_SCRIPT.format(path=str(runs_store))
         done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
         assert done.returncode == 0, done.stderr
-        for _ in range(300):  # a loaded CI machine may take seconds; stops as soon as it shows
-            await pilot.pause(0.1)
-            if "golf" in names(app):
-                break
+        await until(pilot, lambda: "golf" in names(app))
         assert "golf" in names(app)
         assert "golf" in screen_text(app)
 
@@ -270,10 +264,7 @@ async def test_bad_filter_survives_live_refresh(runs_store: Path) -> None:
         worker = threading.Thread(target=log)
         worker.start()
         worker.join()
-        for _ in range(300):  # a loaded CI machine may take seconds; stops as soon as it shows
-            await pilot.pause(0.1)
-            if "hotel" in names(app):
-                break
+        await until(pilot, lambda: "hotel" in names(app))
         assert "hotel" in names(app)
         assert "syntax error" in screen_text(app)
 
@@ -289,12 +280,12 @@ async def test_status_change_appears(runs_store: Path) -> None:
         row = next(line for line in screen_text(app).splitlines() if "india" in line)
         assert "RUNNING" in row
         client.set_terminated(run_id)
-        for _ in range(300):  # a loaded CI machine may take seconds; stops as soon as it shows
-            await pilot.pause(0.1)
-            row = next(line for line in screen_text(app).splitlines() if "india" in line)
-            if "FINISHED" in row:
-                break
-        assert "FINISHED" in row
+
+        def india() -> str:
+            return next(line for line in screen_text(app).splitlines() if "india" in line)
+
+        await until(pilot, lambda: "FINISHED" in india())
+        assert "FINISHED" in india()
 
 
 async def test_moving_through_hundreds_of_runs(store_path: Path) -> None:
