@@ -24,7 +24,9 @@ class Context:
 
     def client(self):  # noqa: ANN201  (store.Client; imported lazily for a fast start)
         from store.client import Client
+        from store.state_cache import one_shot
 
+        one_shot()
         return Client(self.store)
 
     def snapshot(self):  # noqa: ANN201  (store.reader.Snapshot)

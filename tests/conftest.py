@@ -10,6 +10,7 @@ import pytest
 
 import store
 from store import fluent
+from store.state_cache import states
 
 
 @pytest.fixture(autouse=True)
@@ -18,6 +19,7 @@ def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("MLTUI_FLUSH_INTERVAL", "0.2")
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(states, "share_repeated", True)  # a CLI command run in-process turns it off
     yield
     while fluent._active:
         fluent.end_run()

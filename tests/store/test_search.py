@@ -176,19 +176,39 @@ def test_filtered_and_unfiltered_tables_agree(snap: Snapshot) -> None:
     assert same(first, everything.slice(0, 2).select(first.column_names))
 
 
+def state_tables() -> set[str]:
+    from store import duck
+
+    con = duck.cursor()
+    try:
+        rows = con.execute("SELECT table_name FROM duckdb_tables() WHERE NOT temporary").fetchall()
+    finally:
+        con.close()
+    return {n for (n,) in rows if n.startswith("mltui_state_")}
+
+
+def test_a_one_shot_process_reads_inline_and_builds_no_tables(tmp_path: Path) -> None:
+    """A command that reads the same state several times and exits (``mltui runs show``) gets
+    the same answers without building tables of every run's state."""
+    from store.state_cache import one_shot
+
+    client = store.Client(tmp_path / "mlstore")
+    run = client.create_run(run_name="only").info.run_id
+    client.log_metric(run, "accuracy", 0.9)
+    client.set_terminated(run)
+    client.flush()
+    before = state_tables()
+    one_shot()
+    for _ in range(3):
+        assert client.get_run(run).data.metrics == {"accuracy": 0.9}
+        with client.snapshot() as snap:
+            assert runs_table(snap, "accuracy > 0.5")["run_name"].to_pylist() == ["only"]
+    assert state_tables() == before
+
+
 def test_repeated_searches_see_every_change_and_keep_few_tables(tmp_path: Path) -> None:
     """A script searching again and again (served from shared state and pivot tables after the
     first search) sees each new run and value at once, and old tables do not pile up."""
-    from store import duck
-
-    def state_tables() -> set[str]:
-        con = duck.cursor()
-        try:
-            rows = con.execute("SELECT table_name FROM duckdb_tables() WHERE NOT temporary").fetchall()
-        finally:
-            con.close()
-        return {n for (n,) in rows if n.startswith("mltui_state_")}
-
     before = state_tables()  # other tests' snapshots may still hold theirs
     client = store.Client(tmp_path / "mlstore")
     for i in range(6):
