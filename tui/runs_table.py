@@ -306,13 +306,13 @@ class RunsTable(ScrollView, can_focus=True):
 
     def _row_line(self, row: int) -> Strip:
         base = self._style("base") + self._style("runs-table--odd-row" if row % 2 else "runs-table--even-row")
-        cursor = base + self._style("runs-table--cursor")
+        cursor = self._style("runs-table--cursor")
         texts = self._row_texts(row)
         segments = [Segment(MARK if self._ids[row] in self.marks else " ", base)]
         for i, (column, text, width) in enumerate(zip(self.shown_columns, texts, self._widths)):
             style = base + self._style(text) if column == "status" and text in STATUS_STYLES else base
             if row == self.cursor_row and i == self.cursor_column:
-                style += self._style("runs-table--cursor")
+                style += cursor
             segments.append(Segment(f" {fmt.fit(text, width, model.is_numeric(column))} ", style))
         return Strip(segments).extend_cell_length(self.size.width, base)
 

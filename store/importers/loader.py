@@ -286,7 +286,7 @@ def import_mlflow(
         for i, run in enumerate(runs, 1):
             if run.experiment_id in imported:
                 loader.run(run)
-            elif not any(s.what.startswith(f"experiment ") and f"(id {run.experiment_id})" in s.what for s in summary.skipped):
+            elif not any(s.what.startswith("experiment ") and f"(id {run.experiment_id})" in s.what for s in summary.skipped):
                 summary.skipped.append(Skipped(f"run {run.run_id}", f"its experiment {run.experiment_id} is not in the source"))
             if i % 500 == 0:
                 loader.progress("runs", i, len(runs))
