@@ -220,7 +220,8 @@ class Snapshot:
                 break
             except FileNotFoundError:
                 time.sleep(0.01 * attempt)
-        self._release_states()
+        states.release(list(self._shared.values()))  # pivots stay: statements being put together name them
+        self._shared = {}
         self._bodies = {}
 
     def _expand(self, sql: str) -> str:
@@ -257,7 +258,7 @@ class Snapshot:
     def _body(self, view: str) -> str:
         if view in SHARED_STATES:
             key = tuple(tuple(self.files.get(t, ())) for t in _raw_tables(view))
-            shared = states.acquire(view, key, lambda name: self._make_shared(view, name), self.materialize)
+            shared = states.acquire(view, key, lambda name: self._create(name, VIEWS_SQL[view]), self.materialize)
             if shared is not None:
                 self._shared[view] = shared
                 return f"SELECT * FROM {shared}"
@@ -285,8 +286,6 @@ class Snapshot:
         )
         return "SELECT * FROM snapshot_heartbeats"
 
-    def _make_shared(self, view: str, name: str) -> None:
-        self.con.execute(f"CREATE TABLE {name} AS {self._expand(VIEWS_SQL[view])}")
 
     def _release_states(self) -> None:
         states.release([*self._shared.values(), *self._derived.values()])
@@ -304,10 +303,9 @@ class Snapshot:
             if name is None:
                 files = tuple(tuple(self.files.get(t, ())) for t in _raw_tables(view))
 
-                def build(name: str) -> None:
-                    self.con.execute(f"CREATE TABLE {name} AS {self._expand(sql)}", list(params))
-
-                name = states.acquire(f"derived_{view}", (key, files), build, self.materialize)
+                name = states.acquire(
+                    f"derived_{view}", (key, files), lambda name: self._create(name, sql, params), self.materialize
+                )
                 if name is not None:
                     self._derived[key] = name
             return name
@@ -344,18 +342,30 @@ class Snapshot:
         return self._run(sql, rows)
 
     def _run(self, sql: str, result: Callable[[duckdb.DuckDBPyConnection, str], T]) -> T:
-        """``result(cursor, sql with its views defined)``; retried on a fresh listing if a file
-        vanished or is damaged."""
-        for attempt in range(10):
+        """``result(cursor, sql with its views defined)``, under the snapshot's lock."""
+
+        def attempt() -> T:
+            with self._lock:
+                return result(self.con, self._expand(sql))
+
+        return self._retried(attempt)
+
+    def _create(self, name: str, sql: str, params: Sequence[Any] = ()) -> None:
+        """A table of ``sql`` over the snapshot's views (a shared state or pivot); called while
+        a statement is being put together, under the lock."""
+        self._retried(lambda: self.con.execute(f"CREATE TABLE {name} AS {self._expand(sql)}", list(params)))
+
+    def _retried(self, attempt: Callable[[], T]) -> T:
+        """``attempt()``, again on a fresh listing if a file vanished (a compaction replaced it)
+        or is damaged."""
+        for tries in range(10):
             try:
-                with self._lock:
-                    return result(self.con, self._expand(sql))
+                return attempt()
             except (duckdb.ParserException, duckdb.BinderException, duckdb.CatalogException):
                 raise
             except duckdb.Error as exc:
-                if not self._recover(exc) or attempt == 9:
+                if not self._recover(exc) or tries == 9:
                     raise MltuiError(f"could not read the store at {self.root}: {exc}") from exc
-
         raise AssertionError("unreachable")
 
     def rows(self, sql: str, params: Sequence[Any] | dict[str, Any] | None = None) -> list[dict[str, Any]]:

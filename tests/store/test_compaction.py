@@ -13,6 +13,7 @@ from test_faults_helpers import (
     assert_exact,
     damage,
     histories,
+    compact_forever,
     log_points,
     small_files,
     start,
@@ -156,3 +157,30 @@ def test_interrupted_compaction_is_invisible_and_finished_later(store_path: Path
     compact(store_path)
     assert not any(p.exists() for p in saved)
     assert assert_exact(store_path) == expected
+
+
+def test_searches_in_another_process_never_fail_while_compacting(store_path: Path) -> None:
+    """A script searching again and again (which builds shared state and pivot tables from the
+    files it lists) while writers log and a compactor merges and deletes those files: every
+    search answers, none raises."""
+    from store.search import runs_table
+
+    client = store.Client(store_path)
+    exp = client.create_experiment("race")
+    writers = [start(log_points, str(store_path), exp, 4_000, 50, 0.01) for _ in range(3)]
+    compactor = start(compact_forever, str(store_path))
+    searches = 0
+    try:
+        while any(p.is_alive() for p in writers):
+            found = client.search_runs(filter_string=f"metrics.{KEY} >= 0", max_results=None)
+            with client.snapshot() as snap:
+                table = runs_table(snap, "")
+            assert table.num_rows >= len(found)  # runs only come, never go
+            searches += 1
+    finally:
+        compactor.kill()
+        compactor.join()
+    assert searches > 5
+    for p in writers:
+        p.join()
+        assert p.exitcode == 0
