@@ -555,15 +555,11 @@ class Client(RegistryMixin):
         column = {name: i for i, name in enumerate(names)}
         part, run, key = column["part"], column["run_id"], column["key"]
         number, text = column["number"], column["text"]
-        infos = sorted((r for r in rows if r[part] == 0), key=itemgetter(column["position"]))
+        infos = sorted((r for r in rows if r[part] == "run"), key=itemgetter(column["position"]))
         data: dict[str, RunData] = {r[run]: RunData({}, {}, {}) for r in infos}
         for row in rows:
-            if row[part] == 1:
-                data[row[run]].metrics[row[key]] = row[number]
-            elif row[part] == 2:
-                data[row[run]].params[row[key]] = row[text]
-            elif row[part] == 3:
-                data[row[run]].tags[row[key]] = row[text]
+            if row[part] != "run":
+                getattr(data[row[run]], row[part])[row[key]] = row[number] if row[part] == "metrics" else row[text]
         return [Run(self.run_info(dict(zip(names, r))), data[r[run]]) for r in infos]
 
     def run_info(self, row: dict[str, Any]) -> RunInfo:

@@ -238,13 +238,13 @@ def with_matched(sql: str) -> str:
 
 def runs_data_sql(snap: Snapshot, sql: str) -> str:
     """One statement of the runs a SELECT of RUN_INFO_COLUMNS returns with their data: rows of
-    ``part`` 0 are the runs (``position`` in order), 1 their metrics (``key``, last value as
-    ``number``), 2 their params and 3 their tags (``key``, ``text``)."""
+    ``part`` 'run' are the runs (``position`` in order); rows of ``part`` 'metrics', 'params'
+    and 'tags' (RunData's fields) their ``key`` and ``value`` (a metric's last)."""
     parts = [
-        "SELECT 0 AS part, * FROM matched",
-        f"SELECT 1 AS part, run_id, key, last_value AS number FROM {snap.state_of('metric_summaries', MATCHED_IDS)}",
-        f"SELECT 2 AS part, run_id, key, value AS text FROM {snap.state_of('params', MATCHED_IDS)}",
-        f"SELECT 3 AS part, run_id, key, value AS text FROM {snap.state_of('tags', MATCHED_IDS)}",
+        "SELECT 'run' AS part, * FROM matched",
+        f"SELECT 'metrics' AS part, run_id, key, last_value AS number FROM {snap.state_of('metric_summaries', MATCHED_IDS)}",
+        f"SELECT 'params' AS part, run_id, key, value AS text FROM {snap.state_of('params', MATCHED_IDS)}",
+        f"SELECT 'tags' AS part, run_id, key, value AS text FROM {snap.state_of('tags', MATCHED_IDS)}",
     ]
     return with_matched(sql) + "\nUNION ALL BY NAME\n".join(parts)
 

@@ -113,6 +113,7 @@ class RunsTable(ScrollView, can_focus=True):
         self._widths: list[int] = []  # per shown column, in terminal cells, without padding
         self._lines: dict[tuple[int, int], Strip] = {}  # (row, cursor column or -1) -> line
         self._styles: dict[str, Style] = {}
+        self._fixed_width = 1  # of the columns that stay put, drawn on every line
 
     # ------------------------------------------------------------ what is under the cursor
 
@@ -213,6 +214,7 @@ class RunsTable(ScrollView, can_focus=True):
     def _changed(self) -> None:
         """Everything drawn so far is stale: new rows, widths, marks or styles."""
         self._lines = {}
+        self._fixed_width = sum(self._cell_widths()[: self._fixed()])
         self.virtual_size = Size(self._table_width(), self.row_count + 1)
         self.refresh()
 
@@ -234,10 +236,8 @@ class RunsTable(ScrollView, can_focus=True):
 
     def _column_at(self, x: int) -> int | None:
         """The shown column under screen column ``x`` (None: the mark column or past the end)."""
-        widths = self._cell_widths()
-        fixed_width = sum(widths[: self._fixed()])
-        position = x if x < fixed_width else x + int(self.scroll_offset.x)
-        for i, width in enumerate(widths):
+        position = x if x < self._fixed_width else x + int(self.scroll_offset.x)
+        for i, width in enumerate(self._cell_widths()):
             if position < width:
                 return i - 1 if i else None
             position -= width
@@ -269,11 +269,10 @@ class RunsTable(ScrollView, can_focus=True):
         self._lines = {}
 
     def on_focus(self) -> None:
-        self.notify_style_update()
-        self.refresh()
+        self.notify_style_update()  # the cursor's colours differ focused and blurred
 
     def on_blur(self) -> None:
-        self.on_focus()
+        self.notify_style_update()
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
@@ -290,7 +289,7 @@ class RunsTable(ScrollView, can_focus=True):
                 line = self._lines[key] = self._row_line(row)
         else:
             return Strip.blank(width, self._style("base"))
-        fixed_width = sum(self._cell_widths()[: self._fixed()])
+        fixed_width = self._fixed_width
         return Strip.join(
             [line.crop(0, fixed_width), line.crop(fixed_width + scroll_x, scroll_x + width)]
         ).extend_cell_length(width, self._style("base"))
