@@ -564,20 +564,10 @@ class Client(RegistryMixin):
 
     def run_info(self, row: dict[str, Any]) -> RunInfo:
         """A RunInfo from a row of the ``runs`` view."""
-        uri = row.get("artifact_uri") or layout.artifact_dir(self.root, row["experiment_id"], row["run_id"])
-        return RunInfo(
-            run_id=row["run_id"],
-            run_name=row["run_name"] or "",
-            experiment_id=row["experiment_id"],
-            status=row["status"],
-            start_time=row["start_time"],
-            end_time=row["end_time"],
-            lifecycle_stage=row["lifecycle_stage"],
-            artifact_uri=uri,
-            user_id=row.get("user_id") or "",
-            host=row.get("host"),
-            pid=row.get("pid"),
-        )
+        from store.run_index import run_info
+        from store.search import RUN_INFO_COLUMNS
+
+        return run_info(self.root, [row.get(c) for c in RUN_INFO_COLUMNS])
 
     def resolve_run(self, name: str) -> str:
         """A run id from a full id, a unique id prefix or a unique run name."""
@@ -652,9 +642,14 @@ class Client(RegistryMixin):
         order_by: Sequence[str] | None = None,
     ) -> list[Run]:
         """Runs matching an MLflow filter string (or any query of mltui's language)."""
-        from store.search import RUN_INFO_COLUMNS, search_sql
+        from store.search import RUN_INFO_COLUMNS, search_in_memory, search_sql
 
         with self.snapshot(experiment_ids) as snap:
+            found = search_in_memory(
+                snap, filter_string or "", experiment_ids, ViewType(run_view_type), order_by, max_results
+            )
+            if found is not None:
+                return found
             sql, params = search_sql(
                 snap, filter_string or "", experiment_ids, ViewType(run_view_type), order_by, max_results,
                 RUN_INFO_COLUMNS,

@@ -16,6 +16,7 @@ into place, so no reader ever sees half a file. Readers ignore names that start 
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import socket
@@ -56,7 +57,9 @@ def resolve_root(tracking_uri: str | Path | None) -> Path:
     return Path(text).expanduser()
 
 
+@functools.lru_cache(maxsize=4096)
 def table_dir(root: Path, table: str, experiment_id: str | None = None) -> Path:
+    """Cached: every snapshot lists every folder, and building a Path costs microseconds."""
     if experiment_id is None:
         return root / table
     return root / table / f"{PARTITION_PREFIX}{experiment_id}"
@@ -71,10 +74,17 @@ def check_store(root: Path) -> bool:
     """True when ``root`` is a store of our version, False when it does not exist yet.
 
     Anything else (a folder of something else, another format version) is an error naming it,
-    never a silent misread.
+    never a silent misread. A marker read once is not read again while its file is unchanged:
+    every snapshot checks it.
     """
     marker = root / MARKER
-    if not marker.exists():
+    try:
+        st = os.stat(marker)
+    except (FileNotFoundError, NotADirectoryError):
+        st = None
+    if st is not None and _good_markers.get(marker) == (st.st_ino, st.st_size, st.st_mtime_ns):
+        return True
+    if st is None:
         if root.exists() and any(p for p in root.iterdir() if not p.name.startswith(".")):
             if any((root / t).is_dir() for t in GLOBAL_TABLES + RUN_TABLES):
                 raise StoreFormatError(f"{root}: store marker {MARKER} is missing")
@@ -95,7 +105,11 @@ def check_store(root: Path) -> bool:
             f"{root} is a store of format version {version}, {newer} than this mltui "
             f"(format {FORMAT_VERSION}); use a matching mltui release"
         )
+    _good_markers[marker] = (st.st_ino, st.st_size, st.st_mtime_ns)
     return True
+
+
+_good_markers: dict[Path, tuple[int, int, int]] = {}
 
 
 def init_store(root: Path) -> None:
@@ -160,13 +174,17 @@ def parquet_files(directory: Path) -> list[Path]:
     """The visible Parquet files of one folder (temporary dot-files excluded), sorted by name."""
     try:
         with os.scandir(directory) as it:
-            return sorted(
-                Path(e.path)
-                for e in it
-                if e.name.endswith(".parquet") and not e.name.startswith(".")
-            )
+            names = sorted(e.path for e in it if e.name.endswith(".parquet") and not e.name.startswith("."))
     except FileNotFoundError:
         return []
+    return [_path(name) for name in names]
+
+
+@functools.lru_cache(maxsize=65536)
+def _path(name: str) -> Path:
+    """The same Path for the same file name: a search lists every file of the store, and
+    parsing a path costs more than the directory scan."""
+    return Path(name)
 
 
 def partitions(root: Path, table: str) -> list[str | None]:
@@ -174,7 +192,7 @@ def partitions(root: Path, table: str) -> list[str | None]:
     if table in GLOBAL_TABLES:
         return [None]
     try:
-        with os.scandir(root / table) as it:
+        with os.scandir(table_dir(root, table)) as it:
             return sorted(
                 e.name[len(PARTITION_PREFIX) :]
                 for e in it

@@ -16,13 +16,15 @@ from typing import TYPE_CHECKING, Any
 from store.catalog import Catalog, catalog
 from store.view_type import ViewType
 from store.errors import NotFound, ValidationError
+from store.query import filter_node, sort_keys, where
 from store.query import order_by as compile_order
-from store.query import where
 from store.query.compile import SUMMARY_COLUMNS
 from store.reader import Snapshot
 
 if TYPE_CHECKING:
     import pyarrow as pa
+
+    from store.entities import Run
 
 RUN_COLUMNS = ("run_id", "run_name", "experiment", "status", "start_time", "end_time", "duration", "user_id")
 # What a RunInfo holds (``Client.search_runs``).
@@ -49,8 +51,7 @@ def search_sql(
     ``columns`` are names from RUN_COLUMNS or RUN_INFO_COLUMNS; ``strict=False`` lets prefixed keys the store has
     never seen match nothing instead of failing (MLflow's ``search_runs`` behaviour).
     """
-    if max_results is not None and (not isinstance(max_results, int) or max_results < 0):
-        raise ValidationError(f"invalid max_results {max_results!r}: expected a number >= 0")
+    _check_max_results(max_results)
     allowed = dict.fromkeys(RUN_COLUMNS + RUN_INFO_COLUMNS)
     unknown = [c for c in columns if c not in allowed]
     if unknown:
@@ -75,6 +76,35 @@ def search_sql(
     sql += f"\nORDER BY {order}\nLIMIT ?"
     params.append(max_results)
     return sql, params
+
+
+def _check_max_results(max_results: int | None) -> None:
+    if max_results is not None and (not isinstance(max_results, int) or max_results < 0):
+        raise ValidationError(f"invalid max_results {max_results!r}: expected a number >= 0")
+
+
+def search_in_memory(
+    snap: Snapshot,
+    query: str,
+    experiment_ids: Sequence[str] | None,
+    view_type: ViewType,
+    order_by: Sequence[str] | None,
+    max_results: int | None,
+) -> list[Run] | None:
+    """``Client.search_runs``' answer from the runs the process holds in memory for the
+    snapshot's files (``run_index``), or None when it holds none: search in DuckDB then.
+    Names resolve as in ``search_sql`` with ``strict=False``."""
+    from store.run_index import index_for
+
+    index = index_for(snap)
+    if index is None:
+        return None
+    _check_max_results(max_results)
+    ids = list(experiment_ids) if experiment_ids is not None else None
+    known = catalog(snap, ids) if query.strip() or order_by else Catalog()
+    node = filter_node(query, known, strict=False) if query.strip() else None
+    keys = sort_keys(list(order_by), known, strict=False) if order_by else []
+    return index.search(node, keys, _STAGES[ViewType(view_type)], ids, max_results, query)
 
 
 def search_run_ids(

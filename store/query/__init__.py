@@ -29,15 +29,24 @@ from store.query.parser import parse, parse_sort
 from store.query.resolve import resolve, resolve_sort
 
 
+def filter_node(text: str, catalog: Catalog, strict: bool = True) -> Node:
+    """A filter string -> its resolved tree (what ``evaluate`` runs in memory)."""
+    return resolve(parse(text), catalog, text, strict)
+
+
+def sort_keys(specs: list[str], catalog: Catalog, strict: bool = True) -> list[SortKey]:
+    """Sort strings (``accuracy:desc``, ``metrics.accuracy DESC``) -> resolved sort keys."""
+    return [resolve_sort(parse_sort(s), catalog, s, strict) for s in specs]
+
+
 def where(text: str, catalog: Catalog, strict: bool = True) -> tuple[str, list[Any]]:
     """A filter string -> (boolean SQL over ``runs r``, bound values)."""
-    return compile_filter(resolve(parse(text), catalog, text, strict), text)
+    return compile_filter(filter_node(text, catalog, strict), text)
 
 
 def order_by(specs: list[str], catalog: Catalog, strict: bool = True) -> tuple[str, list[Any]]:
-    """Sort strings (``accuracy:desc``, ``metrics.accuracy DESC``) -> (ORDER BY items, values)."""
-    keys = [resolve_sort(parse_sort(s), catalog, s, strict) for s in specs]
-    return compile_sort(keys)
+    """Sort strings -> (ORDER BY items, values)."""
+    return compile_sort(sort_keys(specs, catalog, strict))
 
 
 __all__ = [
@@ -55,10 +64,12 @@ __all__ = [
     "SortKey",
     "compile_filter",
     "compile_sort",
+    "filter_node",
     "order_by",
     "parse",
     "parse_sort",
     "resolve",
     "resolve_sort",
+    "sort_keys",
     "where",
 ]

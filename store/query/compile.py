@@ -149,7 +149,7 @@ class _Compiler:
             if lit.kind != "string":
                 raise self.fail("status is text: write status = 'FINISHED'", lit.pos)
             return f"{col.sql} {op} {self.bind(str(lit.value).upper())}"
-        return f"{col.sql} {op} {self.bind(self.moment(col, operand, lit))}"
+        return f"{col.sql} {op} {self.bind(moment(col, operand, lit, self.text))}"
 
     def like(self, col: Column, operand: Operand, op: str, lit: Literal) -> str:
         if col.type not in ("text", "status"):
@@ -159,7 +159,7 @@ class _Compiler:
         return f"{col.sql} {op} {self.bind(lit.value)}"
 
     def numeric(self, col: Column, operand: Operand, op: str, lit: Literal) -> str:
-        value = _number(lit)
+        value = number_of(lit)
         if value is None:
             raise self.fail(f"{operand} is a number: compare it with a number", lit.pos)
         bound = self.bind(value)
@@ -174,7 +174,7 @@ class _Compiler:
             return f"lower({col.sql}) {op} {self.bind('true' if lit.value else 'false')}"
         if lit.kind == "duration":
             raise self.fail(f"a duration compares with duration, not with {operand}", lit.pos)
-        value = _number(lit)
+        value = number_of(lit)
         as_number = f"TRY_CAST({col.sql} AS DOUBLE)"
         if lit.kind == "number":
             return f"{as_number} {op} {self.bind(value)}"
@@ -184,23 +184,6 @@ class _Compiler:
             f"CASE WHEN {as_number} IS NULL THEN {col.sql} {op} {self.bind(lit.text)} "
             f"ELSE {as_number} {op} {self.bind(value)} END"
         )
-
-    def moment(self, col: Column, operand: Operand, lit: Literal) -> int:
-        """A time (epoch ms) or a duration (ms) from a literal, per the attribute's type."""
-        if lit.kind == "number":
-            if not abs(float(lit.value)) <= INT64_MAX:
-                raise self.fail(f"{lit.text} is out of range for {operand}", lit.pos)
-            return round(float(lit.value))
-        if col.type == "duration":
-            if lit.kind == "duration":
-                return int(lit.value)
-            raise self.fail("duration takes a duration such as 90s, 15m, 2h or 1h30m", lit.pos)
-        if lit.kind == "string":
-            try:
-                return parse_time(str(lit.value))
-            except ValidationError as exc:
-                raise self.fail(str(exc), lit.pos) from None
-        raise self.fail(f"{operand} takes a date such as '2026-11-01' or epoch milliseconds", lit.pos)
 
     # ------------------------------------------------------------ sorting
 
@@ -221,7 +204,25 @@ class _Compiler:
         return f"(SELECT {value} {source}{self.bind(col.key)}) {direction} NULLS LAST"
 
 
-def _number(lit: Literal) -> float | None:
+def moment(col: Column, operand: Operand, lit: Literal, text: str = "") -> int:
+    """A time (epoch ms) or a duration (ms) from a literal, per the attribute's type."""
+    if lit.kind == "number":
+        if not abs(float(lit.value)) <= INT64_MAX:
+            raise QueryError(f"{lit.text} is out of range for {operand}", text, lit.pos)
+        return round(float(lit.value))
+    if col.type == "duration":
+        if lit.kind == "duration":
+            return int(lit.value)
+        raise QueryError("duration takes a duration such as 90s, 15m, 2h or 1h30m", text, lit.pos)
+    if lit.kind == "string":
+        try:
+            return parse_time(str(lit.value))
+        except ValidationError as exc:
+            raise QueryError(str(exc), text, lit.pos) from None
+    raise QueryError(f"{operand} takes a date such as '2026-11-01' or epoch milliseconds", text, lit.pos)
+
+
+def number_of(lit: Literal) -> float | None:
     """The number a literal means, if any (numbers, numeric strings, true/false as 1/0)."""
     if lit.kind == "number":
         return float(lit.value)

@@ -9,6 +9,7 @@ that the compiler and DuckDB never meet a pathological nesting. Every lark error
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -323,8 +324,10 @@ def _check_depth(node: Node, text: str) -> None:
         stack.extend((child, depth + 1) for child in _children(current))
 
 
+@functools.lru_cache(maxsize=256)
 def parse(text: str) -> Node:
-    """A filter expression -> its syntax tree (names not yet resolved)."""
+    """A filter expression -> its syntax tree (names not yet resolved). Trees are frozen, so a
+    script or dashboard that runs the same query again does not parse it again (0.3 ms)."""
     node = _parse(text, "start")
     _check_depth(node, text)
     return node
@@ -333,6 +336,7 @@ def parse(text: str) -> Node:
 _DIRECTION = re.compile(r"(?:\s*:\s*|\s+)(asc|desc)\s*$", re.I)
 
 
+@functools.lru_cache(maxsize=256)
 def parse_sort(text: str) -> SortKey:
     """``accuracy``, ``accuracy:desc``, ``metrics.accuracy DESC``, ``max(loss) ASC``."""
     match = _DIRECTION.search(text)

@@ -1,0 +1,234 @@
+"""Every run of a set of store files held in Python memory, for a process that searches again.
+
+A search in DuckDB costs 3-5 ms of planning whatever the store holds, which is most of a search
+of a thousand runs (MLflow's SQLite answers one in 12 ms). Store files never change once written,
+so the runs a set of files adds up to (their info, metric summaries, params and tags) can be
+loaded once and searched in memory (``store.query.evaluate``) until the listing changes: every
+search still lists the store's files first, so it sees what any process wrote before it began.
+
+As the shared state tables do (``state_cache``), a set of files is loaded the second time a
+search reads it, never in a one-shot command, and only up to ``MAX_RUNS`` runs: beyond that,
+loading costs more than DuckDB's planning saves and the memory is not worth it. What depends on
+the clock rather than the files (a run's CRASHED status, a running run's duration) is derived
+at each search.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Hashable, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from store import layout, liveness
+from store.entities import Run, RunData, RunInfo
+from store.query.compile import Column
+from store.query.evaluate import Text, matching, ordered
+from store.query.nodes import Node, SortKey
+from store.reader import Snapshot
+from store.state_cache import states
+
+MAX_RUNS = 5_000
+
+# What a RunInfo holds, in RunInfo's order (``search.RUN_INFO_COLUMNS``), then the experiment.
+_INFO = ("run_id", "run_name", "experiment_id", "status", "start_time", "end_time", "lifecycle_stage",
+         "artifact_uri", "user_id", "host", "pid", "experiment")
+_TEXT_ATTRIBUTES = ("run_id", "run_name", "experiment", "experiment_id", "user_id", "host", "artifact_uri")
+_RUNS_SQL = (
+    f"SELECT {', '.join(_INFO)}, "
+    + ", ".join(f"TRY_CAST({c} AS DOUBLE), lower({c})" for c in _TEXT_ATTRIBUTES)
+    + " FROM run_state ORDER BY start_time DESC NULLS LAST, run_id"
+)
+_METRICS_SQL = "SELECT run_id, key, last_value, first_value, min_value, max_value, count FROM metric_summaries"
+_TEXT_SQL = "SELECT run_id, key, value, TRY_CAST(value AS DOUBLE), lower(value) FROM {view}"
+_SUMMARY_FIELDS = ("last_value", "first_value", "min_value", "max_value", "count")
+_TABLES = ("runs", "experiments", "params", "tags", "metric_summaries")
+_SLOTS = 8
+
+
+def run_info(root: Path, row: Sequence[Any]) -> RunInfo:
+    """A RunInfo from the first fields of ``_INFO`` (the artifact folder by default)."""
+    run_id, name, experiment_id, status, start, end, stage, uri, user, host, pid = row[:11]
+    return RunInfo(
+        run_id, name or "", experiment_id, status, start, end, stage,
+        uri or layout.artifact_dir(root, experiment_id, run_id), user or "", host, pid,
+    )
+
+
+class RunIndex:
+    """The runs of one set of files: positions in the store's default order (newest first)."""
+
+    def __init__(self, snap: Snapshot, runs: list[tuple]) -> None:
+        """Load the metric summaries, params and tags of ``runs`` (rows of ``_RUNS_SQL``)."""
+        self.root = root = snap.root
+        self.infos = runs
+        self.size = len(runs)
+        position = {row[0]: i for i, row in enumerate(runs)}
+        self.metrics: list[dict[str, float]] = [{} for _ in runs]
+        self.params: list[dict[str, str]] = [{} for _ in runs]
+        self.tags: list[dict[str, str]] = [{} for _ in runs]
+        self._long: dict[tuple[str, str], list[tuple[int, Any]]] = {}
+        for run_id, key, *summary in snap.fetch(_METRICS_SQL)[1]:
+            at = position.get(run_id)
+            if at is not None:
+                self.metrics[at][key] = summary[0]
+                self._long.setdefault(("metric_summaries", key), []).append((at, summary))
+        for view, data in (("params", self.params), ("tags", self.tags)):
+            for run_id, key, value, number, lowered in snap.fetch(_TEXT_SQL.format(view=view))[1]:
+                at = position.get(run_id)
+                if at is not None:
+                    data[at][key] = value
+                    self._long.setdefault((view, key), []).append((at, Text(value, number, lowered)))
+        self.running = [at for at, row in enumerate(runs) if row[3] == "RUNNING"]
+        self.run_infos = [run_info(root, row) for row in runs]  # frozen: shared by every search
+        self._scopes: dict[tuple[tuple[str, ...], tuple[str, ...] | None], list[int]] = {}
+        self._columns: dict[tuple[str, str | None, str], list[tuple[int, Any]]] = {}
+        self._lock = threading.Lock()
+
+    def column(self, view: str, key: str | None, field: str) -> list[tuple[int, Any]]:
+        """``(position, value)`` of a long view's key or of an attribute, nulls left out."""
+        with self._lock:
+            found = self._columns.get((view, key, field))
+            if found is None:
+                found = self._columns[(view, key, field)] = self._read(view, key, field)
+            return found
+
+    def _read(self, view: str, key: str | None, field: str) -> list[tuple[int, Any]]:
+        if view == "metric_summaries":
+            i = _SUMMARY_FIELDS.index(field)
+            return [(at, s[i]) for at, s in self._long.get((view, key), ()) if s[i] is not None]  # type: ignore[arg-type]
+        if view != "runs":
+            return self._long.get((view, key), [])  # type: ignore[arg-type]
+        if field in _TEXT_ATTRIBUTES:
+            i = len(_INFO) + 2 * _TEXT_ATTRIBUTES.index(field)
+            j = _INFO.index(field)
+            return [(at, Text(r[j], r[i], r[i + 1])) for at, r in enumerate(self.infos) if r[j] is not None]
+        j = _INFO.index(field)
+        return [(at, r[j]) for at, r in enumerate(self.infos) if r[j] is not None]
+
+    def search(
+        self,
+        node: Node | None,
+        sort: list[SortKey],
+        stages: list[str],
+        experiment_ids: list[str] | None,
+        max_results: int | None,
+        text: str = "",
+    ) -> list[Run]:
+        """Runs matching a resolved filter, sorted, as the SQL search returns them."""
+        live = _Live(self)
+        found = self._scope(stages, experiment_ids)
+        if node is not None:
+            hits = matching(node, live, text)
+            found = [at for at in found if at in hits]
+        if sort:
+            found = ordered(found, sort, live)
+        if max_results is not None:
+            found = found[:max_results]
+        crashed = live.status()
+        infos, metrics, params, tags = self.run_infos, self.metrics, self.params, self.tags
+        return [
+            Run(
+                replace(infos[at], status=crashed[at]) if at in crashed else infos[at],
+                RunData(metrics[at].copy(), params[at].copy(), tags[at].copy()),
+            )
+            for at in found
+        ]
+
+    def _scope(self, stages: list[str], experiment_ids: list[str] | None) -> list[int]:
+        """Positions of the runs in these lifecycle stages and experiments (all: None)."""
+        key = (tuple(stages), tuple(experiment_ids) if experiment_ids is not None else None)
+        with self._lock:
+            found = self._scopes.get(key)
+            if found is None:
+                wanted = set(experiment_ids) if experiment_ids is not None else None
+                found = self._scopes[key] = [
+                    at for at, r in enumerate(self.infos) if r[6] in stages and (wanted is None or r[2] in wanted)
+                ]
+            return found
+
+
+class _Live:
+    """An index as one search sees it: statuses and durations derived now (``runs`` view)."""
+
+    def __init__(self, index: RunIndex) -> None:
+        self.index = index
+        self.size = index.size
+        self._beats: dict[str, tuple[bool, int]] | None = None
+
+    def _heartbeats(self) -> dict[str, tuple[bool, int]]:
+        if self._beats is None:
+            self._beats = liveness.heartbeats(self.index.root)
+        return self._beats
+
+    def status(self) -> dict[int, str]:
+        """Positions of running runs whose process is gone: CRASHED."""
+        infos = self.index.infos
+        if not self.index.running:
+            return {}
+        beats = self._heartbeats()
+        return {
+            at: "CRASHED"
+            for at in self.index.running
+            if infos[at][9] is not None and not beats.get(infos[at][0], (False, 0))[0]
+        }
+
+    def values(self, col: Column) -> list[tuple[int, Any]]:
+        field = col.sql.split(".", 1)[1]
+        if col.long_view is not None:
+            return self.index.column(col.long_view[0], col.key, field)
+        if field == "status":
+            crashed = self.status()
+            return [(at, crashed.get(at, r[3])) for at, r in enumerate(self.index.infos) if r[3] is not None]
+        if field == "duration":
+            return [(at, d) for at, d in enumerate(map(self._duration, self.index.infos)) if d is not None]
+        return self.index.column("runs", None, field)
+
+    def present(self, col: Column) -> set[int]:
+        assert col.long_view is not None
+        return {at for at, _ in self.index.column(col.long_view[0], col.key, "count")}
+
+    def _duration(self, r: tuple) -> int | None:
+        run_id, status, start, end, host = r[0], r[3], r[4], r[5], r[9]
+        if start is None:
+            return None
+        if end is not None:
+            return end - start
+        if status != "RUNNING":
+            return None
+        beat = self._heartbeats().get(run_id)
+        if host is None or (beat is not None and beat[0]):
+            return int(time.time() * 1000) - start
+        return beat[1] - start if beat is not None else None
+
+
+_cache: dict[Hashable, tuple[Hashable, RunIndex | None]] = {}
+_seen: dict[Hashable, Hashable] = {}
+_lock = threading.Lock()
+
+
+def index_for(snap: Snapshot) -> RunIndex | None:
+    """The in-memory runs of the snapshot's files, or None: search in DuckDB (the first read
+    of these files, a one-shot command, or more than ``MAX_RUNS`` runs)."""
+    slot = (snap.root, tuple(snap.experiment_ids) if snap.experiment_ids is not None else None)
+    key = tuple(tuple(snap.files.get(t, ())) for t in _TABLES)
+    with _lock:
+        cached = _cache.get(slot)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        if not states.share_repeated:
+            return None
+        if _seen.get(slot) != key:
+            if len(_seen) >= 8 * _SLOTS:
+                _seen.clear()
+            _seen[slot] = key
+            return None
+    runs = snap.fetch(_RUNS_SQL)[1]
+    index = RunIndex(snap, runs) if len(runs) <= MAX_RUNS else None
+    with _lock:
+        if len(_cache) >= _SLOTS and slot not in _cache:
+            _cache.pop(next(iter(_cache)))
+        _cache[slot] = (key, index)
+    return index

@@ -1,0 +1,205 @@
+"""Searches answered from the runs a process holds in memory (``store.run_index``) return exactly
+what the same search returns from DuckDB, see every write made before they start, and are only
+used when the process searches the same files again."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+from test_query_fuzz import values
+from test_query_helpers import build_store
+
+import store
+from store import liveness, run_index
+from store.entities import Run, ViewType
+from store.errors import QueryError
+from store.reader import Snapshot
+from store.search import RUN_INFO_COLUMNS, search_in_memory, search_sql
+from store.state_cache import states
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# Text that DuckDB and Python could read differently: numbers in odd spellings, case rules
+# outside ASCII, LIKE's wildcards, a newline, nothing at all.
+ODD_TEXT = ["nan", " 1.5 ", "1_000", "1e400", "-0", "İSTANBUL", "ΑΣ", "a%b_c", "TRUE", "x\ny", "", "0x10", "Ⅻ"]
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[store.Client]:
+    root = tmp_path_factory.mktemp("index") / "mlstore"
+    build_store(root)
+    c = store.Client(root)
+    exp = c.get_or_create_experiment("odd")
+    for i, text in enumerate(ODD_TEXT):
+        run = c.create_run(exp, run_name=text or None, start_time=1_790_000_000_000 + i)
+        c.log_param(run.info.run_id, "text", text)
+        c.set_tag(run.info.run_id, "note", text)
+        c.log_metric(run.info.run_id, "accuracy", [math.nan, math.inf, -math.inf, 0.0, 0.5][i % 5])
+        if i % 3 == 0:
+            c.set_terminated(run.info.run_id, "FINISHED")
+        elif i % 3 == 1:
+            liveness.release(c.root, run.info.run_id)  # no heartbeat any more: CRASHED
+    c.flush()
+    yield c
+
+
+def _plain(runs: list[Run]) -> list[tuple[Any, ...]]:
+    """Runs as comparable values (NaN equal to NaN)."""
+    return [
+        (r.info, sorted((k, repr(v)) for k, v in r.data.metrics.items()), r.data.params, r.data.tags)
+        for r in runs
+    ]
+
+
+def _both(client: store.Client, query: str, order_by: list[str] | None, view: ViewType,
+          limit: int | None, experiments: list[str] | None) -> tuple[object, object]:
+    """The same search answered by DuckDB and from memory: runs, or the error's message."""
+    answers: list[object] = []
+    with client.snapshot(experiments) as snap:
+        for in_memory in (False, True):
+            try:
+                if in_memory:
+                    run_index.index_for(snap)
+                    found = search_in_memory(snap, query, experiments, view, order_by, limit)
+                    assert found is not None
+                else:
+                    sql, params = search_sql(snap, query, experiments, view, order_by, limit,
+                                             RUN_INFO_COLUMNS, strict=False)
+                    found = client._runs_of(snap, sql, params)
+                answers.append(_plain(found))
+            except QueryError as exc:
+                answers.append(f"QueryError: {exc}")
+    return answers[0], answers[1]
+
+
+NAMES = ["accuracy", "loss", "metrics.accuracy", "params.lr", "params.optimizer", "params.layers",
+         "params.text", "tags.team", "tags.note", "status", "run_name", "duration", "start_time",
+         "end_time", "user", "experiment", "run_id", "host", "min(accuracy)", "max(loss)",
+         "first(accuracy)", "count(accuracy)", "params.missing", "datasets.name"]
+ODD_VALUES = st.sampled_from(
+    ["'nan'", "'1.5'", "'İstanbul'", "'ασ'", "'a%'", "'%b_c'", "'TRUE'", "'x_y'", "'%'", "'_'", "''",
+     "'FINISHED'", "'crashed'", "'0.01'", "'adam'", "'1e400'", "'Ⅻ'", "0", "-0.0", "1e400", "'x%'"]
+)
+predicates = st.one_of(
+    st.builds(lambda n, o, v: f"{n} {o} {v}", st.sampled_from(NAMES),
+              st.sampled_from(["=", "!=", "<", "<=", ">", ">=", "LIKE", "ILIKE", "NOT LIKE", "NOT ILIKE"]),
+              st.one_of(values, ODD_VALUES)),
+    st.builds(lambda n, vs, neg: f"{n} {'NOT ' if neg else ''}IN ({', '.join(vs)})", st.sampled_from(NAMES),
+              st.lists(st.one_of(values, ODD_VALUES), min_size=1, max_size=3), st.booleans()),
+    st.builds(lambda n, neg: f"{n} IS {'NOT ' if neg else ''}NULL", st.sampled_from(NAMES), st.booleans()),
+)
+queries = st.one_of(
+    st.just(""),
+    st.recursive(
+        predicates,
+        lambda inner: st.one_of(
+            st.builds(lambda a, b, op: f"({a}) {op} ({b})", inner, inner, st.sampled_from(["AND", "OR"])),
+            st.builds(lambda a: f"NOT ({a})", inner),
+        ),
+        max_leaves=4,
+    ),
+)
+sorts = st.lists(
+    st.builds(lambda n, d: f"{n}{d}", st.sampled_from([n for n in NAMES if not n.startswith("datasets")]),
+              st.sampled_from(["", " ASC", " DESC", ":desc"])),
+    max_size=2,
+)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    query=queries,
+    order_by=sorts,
+    view=st.sampled_from(list(ViewType)),
+    limit=st.one_of(st.none(), st.integers(0, 6)),
+    scope=st.sampled_from([None, ["1"], ["2", "3"]]),
+)
+def test_memory_and_duckdb_answer_alike(client: store.Client, query: str, order_by: list[str],
+                                        view: ViewType, limit: int | None, scope: list[str] | None) -> None:
+    """Any query, sort, view, limit and experiments: the same runs in the same order (or the
+    same error) from memory as from DuckDB, on values chosen to tell the two apart."""
+    from_duckdb, from_memory = _both(client, query, order_by or None, view, limit, scope)
+    event("error" if isinstance(from_duckdb, str) else "no run" if not from_duckdb else "runs")
+    assert from_memory == from_duckdb
+
+
+def test_statuses_and_names_come_through(client: store.Client) -> None:
+    """The runs of the odd experiment as a user reads them: CRASHED derived, odd names kept."""
+    client.search_runs(filter_string="params.text != 'none'")
+    runs = client.search_runs(filter_string="params.text != 'none'")
+    assert {r.info.status for r in runs} == {"FINISHED", "RUNNING", "CRASHED"}
+    assert {r.info.run_name for r in runs} >= {"İSTANBUL", "a%b_c", "x\ny"}
+    assert [r.info.run_name for r in client.search_runs(filter_string="params.text ILIKE 'i%'")] == ["İSTANBUL"]
+
+
+def _search_twice(c: store.Client, query: str) -> list[str]:
+    c.search_runs(filter_string=query)
+    return sorted(r.info.run_name for r in c.search_runs(filter_string=query))
+
+
+def test_a_search_sees_what_another_process_wrote(tmp_path: Path) -> None:
+    """Searching from memory never answers from stale files: a run logged by another process
+    between two searches is in the second one, with its values."""
+    root = tmp_path / "mlstore"
+    c = store.Client(root)
+    exp = c.create_experiment("live")
+    run = c.create_run(exp, run_name="first")
+    c.log_metric(run.info.run_id, "accuracy", 0.95)
+    c.set_terminated(run.info.run_id)
+    assert _search_twice(c, "accuracy > 0.9") == ["first"]
+    with c.snapshot() as snap:
+        assert run_index.index_for(snap) is not None  # answered from memory from now on
+    script = (
+        "import store; c = store.Client(r'%s'); r = c.create_run('%s', run_name='second'); "
+        "c.log_metric(r.info.run_id, 'accuracy', 0.97); c.set_terminated(r.info.run_id)" % (root, exp)
+    )
+    subprocess.run([sys.executable, "-c", script], cwd=ROOT, check=True)
+    runs = c.search_runs(filter_string="accuracy > 0.9")
+    assert sorted(r.info.run_name for r in runs) == ["first", "second"]
+    assert {r.info.run_name: r.data.metrics["accuracy"] for r in runs}["second"] == 0.97
+
+
+def test_returned_runs_are_the_callers_own(client: store.Client) -> None:
+    """Changing a returned run's data does not change what the next search returns."""
+    first = client.search_runs(filter_string="params.optimizer = 'adam'", order_by=["run_name"])
+    first[0].data.metrics["accuracy"] = -1.0
+    first[0].data.params.clear()
+    again = client.search_runs(filter_string="params.optimizer = 'adam'", order_by=["run_name"])
+    assert again[0].data.metrics["accuracy"] != -1.0 and again[0].data.params["optimizer"] == "adam"
+
+
+def test_memory_is_used_only_for_repeated_reads(client: store.Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No runs are loaded for a one-shot command, nor beyond MAX_RUNS: DuckDB answers alone."""
+    with client.snapshot() as snap:
+        slot_files = snap.files
+    monkeypatch.setattr(run_index, "_cache", {})
+    monkeypatch.setattr(run_index, "_seen", {})
+    with client.snapshot() as snap:
+        assert run_index.index_for(snap) is None  # the first read of these files
+        assert run_index.index_for(snap) is not None
+        assert snap.files == slot_files
+    monkeypatch.setattr(run_index, "_cache", {})
+    monkeypatch.setattr(run_index, "MAX_RUNS", 3)
+    with client.snapshot() as snap:
+        run_index.index_for(snap)
+        assert run_index.index_for(snap) is None
+        assert len(client.search_runs(filter_string="params.lr = '0.01'")) == 2
+    monkeypatch.setattr(run_index, "_cache", {})
+    monkeypatch.setattr(run_index, "_seen", {})
+    monkeypatch.setattr(states, "share_repeated", False)
+    with client.snapshot() as snap:
+        assert run_index.index_for(snap) is None and run_index.index_for(snap) is None
+
+
+def test_snapshot_sees_one_listing(client: store.Client) -> None:
+    """A snapshot's files are what the index is keyed on: the same store lists the same files."""
+    with client.snapshot() as a, client.snapshot() as b:
+        assert isinstance(a, Snapshot) and a.files == b.files
