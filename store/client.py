@@ -20,6 +20,8 @@ import pyarrow as pa
 from filelock import FileLock
 
 from store import artifacts, layout, liveness, validation
+from store.bulk import collector_paused, metric_points
+from store.entities import run_info
 from store.entities import (
     Experiment,
     LifecycleStage,
@@ -551,7 +553,11 @@ class Client(RegistryMixin):
         """Run objects for the runs a SELECT of RUN_INFO_COLUMNS returns, in its order."""
         from store.search import runs_data_sql
 
-        names, rows = snap.fetch(runs_data_sql(snap, sql), params)
+        with collector_paused():
+            names, rows = snap.fetch(runs_data_sql(snap, sql), params)
+            return self._runs_from_rows(names, rows)
+
+    def _runs_from_rows(self, names: list[str], rows: list[tuple]) -> list[Run]:
         column = {name: i for i, name in enumerate(names)}
         part, run, key = column["part"], column["run_id"], column["key"]
         number, text = column["number"], column["text"]
@@ -560,11 +566,11 @@ class Client(RegistryMixin):
         for row in rows:
             if row[part] != "run":
                 getattr(data[row[run]], row[part])[row[key]] = row[number] if row[part] == "metrics" else row[text]
-        return [Run(self.run_info(dict(zip(names, r))), data[r[run]]) for r in infos]
+        first = column["run_id"]  # RUN_INFO_COLUMNS follow in order (``runs_data_sql``)
+        return [Run(run_info(self.root, r[first : first + 11]), data[r[run]]) for r in infos]
 
     def run_info(self, row: dict[str, Any]) -> RunInfo:
         """A RunInfo from a row of the ``runs`` view."""
-        from store.run_index import run_info
         from store.search import RUN_INFO_COLUMNS
 
         return run_info(self.root, [row.get(c) for c in RUN_INFO_COLUMNS])
@@ -600,17 +606,14 @@ class Client(RegistryMixin):
                 "ORDER BY step, timestamp",
                 [run.info.run_id, key],
             )
-        n = points.num_rows
-        return list(
-            map(
-                Metric,
-                [key] * n,
+        with collector_paused():
+            return metric_points(
+                key,
+                run.info.run_id,
                 points.column("value").to_pylist(),
                 points.column("timestamp").to_pylist(),
                 points.column("step").to_pylist(),
-                [run.info.run_id] * n,
             )
-        )
 
     def get_metric_summaries(self, run_id: str) -> list[MetricSummary]:
         """Last, first, min, max and count of every metric of a run, read without its history."""

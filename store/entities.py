@@ -7,9 +7,12 @@ MLflow's. They are frozen dataclasses: a record is a snapshot of the store, not 
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from pathlib import Path
+from typing import Any, NamedTuple
 
+from store.layout import artifact_dir
 from store.view_type import ViewType as ViewType  # re-exported beside the other entities
 
 
@@ -123,3 +126,13 @@ class RunData:
 class Run:
     info: RunInfo
     data: RunData
+
+
+def run_info(root: Path, row: Sequence[Any]) -> RunInfo:
+    """A RunInfo from a row of ``search.RUN_INFO_COLUMNS`` in order (the artifact folder by
+    default): searches build one per run they return."""
+    run_id, name, experiment_id, status, start, end, stage, uri, user, host, pid = row[:11]
+    return RunInfo(
+        run_id, name or "", experiment_id, status, start, end, stage,
+        uri or artifact_dir(root, experiment_id, run_id), user or "", host, pid,
+    )

@@ -25,6 +25,7 @@ listing; a damaged file is reported once (``warnings``) and left out instead of 
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 import time
@@ -195,6 +196,7 @@ class Snapshot:
         self._bodies: dict[str, str] = {}  # view -> its definition in this snapshot
         self._shared: dict[str, str] = {}  # view -> the shared table it reads
         self._derived: dict[tuple[object, ...], str] = {}  # (sql, values) -> its shared table
+        self._generation = 0  # listings so far: a statement is put together from one of them
         self._build()
 
     # ------------------------------------------------------------ building
@@ -223,6 +225,7 @@ class Snapshot:
         states.release(list(self._shared.values()))  # pivots stay: statements being put together name them
         self._shared = {}
         self._bodies = {}
+        self._generation += 1
 
     def _expand(self, sql: str) -> str:
         """``sql`` with the views it names, and the ones they read, defined in front of it as
@@ -232,9 +235,13 @@ class Snapshot:
         statement of its own (0.3-1 ms to parse and bind, six of them for a search), while a CTE
         costs only its text: a snapshot taken for one search pays for what it reads.
         """
-        needed: dict[str, str] = {}
-        for name in _VIEW_NAME.findall(_LITERAL.sub("''", sql)):
-            self._define(name.lower(), needed)
+        names = [name.lower() for name in _VIEW_NAME.findall(_LITERAL.sub("''", sql))]
+        for _ in range(10):
+            generation, needed = self._generation, {}
+            for name in names:
+                self._define(name, needed)
+            if generation == self._generation:
+                break  # else building a shared table listed the files again: start over with them
         if not needed:
             return sql
         ctes = ",\n".join(f"{name} AS NOT MATERIALIZED ({body})" for name, body in needed.items())
@@ -376,8 +383,9 @@ class Snapshot:
         """Decide whether a failed read is worth retrying, after fixing the file list."""
         text = str(exc)
         known = {str(p): p for paths in self.files.values() for p in paths}
-        named = [known[m] for m in re.findall(r"['\"]?(/[^'\"\s]+\.parquet)", text) if m in known]
-        vanished = any(not p.exists() for p in known.values())
+        mentioned = re.findall(r"['\"]?(/[^'\"\s]+\.parquet)", text)
+        named = [known[m] for m in mentioned if m in known]
+        vanished = any(not p.exists() for p in known.values()) or any(not os.path.exists(m) for m in mentioned)
         import pyarrow.parquet as pq
 
         from store.compaction import damage_reason

@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
-from store import layout, liveness
-from store.entities import Run, RunData, RunInfo
+from store import liveness
+from store.bulk import collector_paused
+from store.entities import Run, RunData, run_info
 from store.query.compile import Column
 from store.query.evaluate import Text, matching, ordered
 from store.query.nodes import Node, SortKey
@@ -46,15 +46,6 @@ _TEXT_SQL = "SELECT run_id, key, value, TRY_CAST(value AS DOUBLE), lower(value) 
 _SUMMARY_FIELDS = ("last_value", "first_value", "min_value", "max_value", "count")
 _TABLES = ("runs", "experiments", "params", "tags", "metric_summaries")
 _SLOTS = 8
-
-
-def run_info(root: Path, row: Sequence[Any]) -> RunInfo:
-    """A RunInfo from the first fields of ``_INFO`` (the artifact folder by default)."""
-    run_id, name, experiment_id, status, start, end, stage, uri, user, host, pid = row[:11]
-    return RunInfo(
-        run_id, name or "", experiment_id, status, start, end, stage,
-        uri or layout.artifact_dir(root, experiment_id, run_id), user or "", host, pid,
-    )
 
 
 class RunIndex:
@@ -129,13 +120,14 @@ class RunIndex:
             found = found[:max_results]
         crashed = live.status()
         infos, metrics, params, tags = self.run_infos, self.metrics, self.params, self.tags
-        return [
-            Run(
-                replace(infos[at], status=crashed[at]) if at in crashed else infos[at],
-                RunData(metrics[at].copy(), params[at].copy(), tags[at].copy()),
-            )
-            for at in found
-        ]
+        with collector_paused():
+            return [
+                Run(
+                    replace(infos[at], status=crashed[at]) if at in crashed else infos[at],
+                    RunData(metrics[at].copy(), params[at].copy(), tags[at].copy()),
+                )
+                for at in found
+            ]
 
     def _scope(self, stages: list[str], experiment_ids: list[str] | None) -> list[int]:
         """Positions of the runs in these lifecycle stages and experiments (all: None)."""
@@ -225,8 +217,10 @@ def index_for(snap: Snapshot) -> RunIndex | None:
                 _seen.clear()
             _seen[slot] = key
             return None
-    runs = snap.fetch(_RUNS_SQL)[1]
-    index = RunIndex(snap, runs) if len(runs) <= MAX_RUNS else None
+    index = None
+    if snap.fetch("SELECT count(*) FROM run_state")[1][0][0] <= MAX_RUNS:
+        with collector_paused():
+            index = RunIndex(snap, snap.fetch(_RUNS_SQL)[1])
     with _lock:
         if len(_cache) >= _SLOTS and slot not in _cache:
             _cache.pop(next(iter(_cache)))

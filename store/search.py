@@ -268,8 +268,9 @@ def with_matched(sql: str) -> str:
 
 def runs_data_sql(snap: Snapshot, sql: str) -> str:
     """One statement of the runs a SELECT of RUN_INFO_COLUMNS returns with their data: rows of
-    ``part`` 'run' are the runs (``position`` in order); rows of ``part`` 'metrics', 'params'
-    and 'tags' (RunData's fields) their ``key`` and ``value`` (a metric's last)."""
+    ``part`` 'run' are the runs (RUN_INFO_COLUMNS in order from ``run_id`` on, then ``position``
+    in order); rows of ``part`` 'metrics', 'params' and 'tags' (RunData's fields) their ``key``
+    and ``number`` or ``text`` (a metric's last value)."""
     parts = [
         "SELECT 'run' AS part, * FROM matched",
         f"SELECT 'metrics' AS part, run_id, key, last_value AS number FROM {snap.state_of('metric_summaries', MATCHED_IDS)}",

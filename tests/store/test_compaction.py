@@ -171,7 +171,7 @@ def test_searches_in_another_process_never_fail_while_compacting(store_path: Pat
     compactor = start(compact_forever, str(store_path))
     searches = 0
     try:
-        while any(p.is_alive() for p in writers):
+        while any(p.is_alive() for p in writers) or searches < 20:  # the compactor still runs
             found = client.search_runs(filter_string=f"metrics.{KEY} >= 0", max_results=None)
             with client.snapshot() as snap:
                 table = runs_table(snap, "")
@@ -180,7 +180,6 @@ def test_searches_in_another_process_never_fail_while_compacting(store_path: Pat
     finally:
         compactor.kill()
         compactor.join()
-    assert searches > 5
     for p in writers:
         p.join()
         assert p.exitcode == 0
