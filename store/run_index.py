@@ -45,7 +45,7 @@ _METRICS_SQL = "SELECT run_id, key, last_value, first_value, min_value, max_valu
 _TEXT_SQL = "SELECT run_id, key, value, TRY_CAST(value AS DOUBLE), lower(value) FROM {view}"
 _SUMMARY_FIELDS = ("last_value", "first_value", "min_value", "max_value", "count")
 _TABLES = ("runs", "experiments", "params", "tags", "metric_summaries")
-_SLOTS = 8
+_SLOTS = 8  # sets of experiments searched; at most 2 * MAX_RUNS runs held in all
 
 
 class RunIndex:
@@ -201,6 +201,10 @@ _seen: dict[Hashable, Hashable] = {}
 _lock = threading.Lock()
 
 
+def _held() -> int:
+    return sum(index.size for _, index in _cache.values() if index is not None)
+
+
 def index_for(snap: Snapshot) -> RunIndex | None:
     """The in-memory runs of the snapshot's files, or None: search in DuckDB (the first read
     of these files, a one-shot command, or more than ``MAX_RUNS`` runs)."""
@@ -209,6 +213,7 @@ def index_for(snap: Snapshot) -> RunIndex | None:
     with _lock:
         cached = _cache.get(slot)
         if cached is not None and cached[0] == key:
+            _cache[slot] = _cache.pop(slot)  # the most recently used is evicted last
             return cached[1]
         if not states.share_repeated:
             return None
@@ -222,7 +227,8 @@ def index_for(snap: Snapshot) -> RunIndex | None:
         with collector_paused():
             index = RunIndex(snap, snap.fetch(_RUNS_SQL)[1])
     with _lock:
-        if len(_cache) >= _SLOTS and slot not in _cache:
-            _cache.pop(next(iter(_cache)))
+        _cache.pop(slot, None)
         _cache[slot] = (key, index)
+        while len(_cache) > _SLOTS or (len(_cache) > 1 and _held() > 2 * MAX_RUNS):
+            _cache.pop(next(iter(_cache)))  # the oldest
     return index

@@ -199,6 +199,20 @@ def test_memory_is_used_only_for_repeated_reads(client: store.Client, monkeypatc
         assert run_index.index_for(snap) is None and run_index.index_for(snap) is None
 
 
+def test_memory_held_is_bounded(client: store.Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Searching many sets of experiments keeps at most 2 x MAX_RUNS runs in memory, the most
+    recently searched ones."""
+    monkeypatch.setattr(run_index, "_cache", {})
+    monkeypatch.setattr(run_index, "MAX_RUNS", 14)
+    scopes = [["1"], ["2"], ["3"], ["1", "2"], ["2", "3"]]
+    for scope in scopes:
+        for _ in range(2):
+            client.search_runs(experiment_ids=scope)
+        assert 0 < run_index._held() <= 28
+    held = [slot[1] for slot in run_index._cache]
+    assert held[-1] == ("2", "3") and ("1",) not in held
+
+
 def test_snapshot_sees_one_listing(client: store.Client) -> None:
     """A snapshot's files are what the index is keyed on: the same store lists the same files."""
     with client.snapshot() as a, client.snapshot() as b:
