@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from store.catalog import Catalog, catalog
 from store.view_type import ViewType
 from store.errors import NotFound, ValidationError
-from store.query import filter_node, sort_keys, where
+from store.query import filter_node, needs_catalog, sort_keys, where
 from store.query import order_by as compile_order
 from store.query.compile import SUMMARY_COLUMNS
 from store.reader import Snapshot
@@ -57,7 +57,7 @@ def search_sql(
     if unknown:
         raise ValidationError(f"unknown run columns {unknown}: expected some of {', '.join(allowed)}")
     ids = list(experiment_ids) if experiment_ids is not None else None
-    known = catalog(snap, ids) if query.strip() or order_by else Catalog()
+    known = catalog(snap, ids) if needs_catalog(query, list(order_by or ()), strict) else Catalog()
     params: list[Any] = [_STAGES[ViewType(view_type)], ids, ids]
     sql = (
         f"SELECT {', '.join('r.' + c for c in columns)} FROM runs r\n"
@@ -101,7 +101,7 @@ def search_in_memory(
         return None
     _check_max_results(max_results)
     ids = list(experiment_ids) if experiment_ids is not None else None
-    known = catalog(snap, ids) if query.strip() or order_by else Catalog()
+    known = catalog(snap, ids) if needs_catalog(query, list(order_by or ()), False) else Catalog()
     node = filter_node(query, known, strict=False) if query.strip() else None
     keys = sort_keys(list(order_by), known, strict=False) if order_by else []
     return index.search(node, keys, _STAGES[ViewType(view_type)], ids, max_results, query)

@@ -29,6 +29,26 @@ from store.query.parser import parse, parse_sort
 from store.query.resolve import resolve, resolve_sort
 
 
+def needs_catalog(text: str, sort: list[str], strict: bool) -> bool:
+    """Whether resolving a filter and a sort reads the store's keys: a bare name (``accuracy``)
+    must be looked up, and ``strict`` checks prefixed keys exist; MLflow's prefixed filter
+    strings under ``strict=False`` resolve without reading anything (a statement saved)."""
+    if strict:
+        return bool(text.strip() or sort)
+    operands = [k.operand for k in map(parse_sort, sort)]
+    if text.strip():
+        stack: list[Node] = [parse(text)]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, (And, Or)):
+                stack.extend(node.items)
+            elif isinstance(node, Not):
+                stack.append(node.item)
+            else:
+                operands.append(node.left)
+    return any(isinstance(o, Name) and o.kind is None for o in operands)
+
+
 def filter_node(text: str, catalog: Catalog, strict: bool = True) -> Node:
     """A filter string -> its resolved tree (what ``evaluate`` runs in memory)."""
     return resolve(parse(text), catalog, text, strict)
@@ -65,6 +85,7 @@ __all__ = [
     "compile_filter",
     "compile_sort",
     "filter_node",
+    "needs_catalog",
     "order_by",
     "parse",
     "parse_sort",

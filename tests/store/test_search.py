@@ -227,3 +227,20 @@ def test_repeated_searches_see_every_change_and_keep_few_tables(tmp_path: Path) 
             assert table["metrics.accuracy"].to_pylist() == [0.5 + j / 100 for j in range(i, -1, -1)]
             assert table["params.seed"].to_pylist() == [str(j) for j in range(i, -1, -1)]
     assert len(state_tables() - before) <= 6 + 2  # the newest of each state and each pivot stays
+
+
+def test_prefixed_mlflow_filters_read_no_catalog(built: tuple[Path, dict[str, str]], monkeypatch: pytest.MonkeyPatch) -> None:
+    """MLflow's filter strings name every key with its prefix: search_runs resolves them without
+    reading the store's keys (one statement less), and still finds the keys' runs; a bare name
+    still looks its key up."""
+    import store.search
+
+    read: list[object] = []
+    real = store.search.catalog
+    monkeypatch.setattr(store.search, "catalog", lambda *a: read.append(a) or real(*a))
+    client = store.Client(built[0])
+    runs = client.search_runs(filter_string="metrics.accuracy > 0.9 and params.optimizer = 'adam'",
+                              order_by=["metrics.loss DESC", "attributes.start_time"])
+    assert sorted(r.info.run_name for r in runs) == ["adam-1", "cifar-1"] and not read
+    assert client.search_runs(filter_string="metrics.never_logged > 1") == [] and not read
+    assert len(client.search_runs(filter_string="accuracy > 0.9")) == 3 and read
