@@ -51,13 +51,20 @@ def heartbeat(root: Path, run_ids: list[str]) -> None:
 
 
 def _pid_alive(pid: int) -> bool:
+    """Whether a process of this host runs. A killed process whose parent has not collected it
+    yet (a zombie) still answers ``kill(pid, 0)``, so on Linux its state is read as well."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            state = fh.read().rpartition(b")")[2].split()[:1]
+    except OSError:
+        return True  # no /proc here (macOS): kill(pid, 0) is all there is
+    return state != [b"Z"]
 
 
 def heartbeats(root: Path) -> dict[str, tuple[bool, int]]:

@@ -134,6 +134,33 @@ def test_kill_9_shows_crashed_not_running(store_path: Path) -> None:
     assert len(mlflow.Client(store_path).get_metric_history(run.info.run_id, "loss")) == 10
 
 
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="process states are read from Linux's /proc")
+def test_killed_process_not_yet_collected_is_crashed(store_path: Path) -> None:
+    """A killed trainer whose parent has not collected it yet (a zombie, still answering the pid
+    check) shows CRASHED, not RUNNING until its heartbeat goes stale."""
+    proc = run_script(
+        store_path,
+        """
+        import time
+        with mlflow.start_run():
+            mlflow.log_metric("loss", 1.0)
+            mlflow.flush()
+            print("ready", flush=True)
+            time.sleep(60)
+        """,
+        wait=False,
+    )
+    assert proc.stdout.readline().strip() == b"ready"
+    proc.kill()  # and no wait(): the process stays a zombie until collected below
+    stat = Path(f"/proc/{proc.pid}/stat")
+    deadline = time.monotonic() + 10
+    while stat.read_bytes().rpartition(b")")[2].split()[0] != b"Z" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert stat.read_bytes().rpartition(b")")[2].split()[0] == b"Z"
+    assert only_run(store_path).info.status == "CRASHED"
+    proc.wait(timeout=30)
+
+
 def test_forked_child_logs_into_the_parents_run(store_path: Path) -> None:
     """A worker forked inside a run logs to that run; nothing is lost or written twice."""
     import multiprocessing
