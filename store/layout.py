@@ -67,7 +67,12 @@ def table_dir(root: Path, table: str, experiment_id: str | None = None) -> Path:
 
 def artifact_dir(root: Path, experiment_id: str, run_id: str) -> str:
     """As text: a search builds one per run it returns, and a Path costs ten times more."""
-    return os.path.join(root, "artifacts", experiment_id, run_id)
+    return f"{_artifacts(root)}{os.sep}{experiment_id}{os.sep}{run_id}"
+
+
+@functools.lru_cache(maxsize=64)
+def _artifacts(root: Path) -> str:
+    return os.path.join(root, "artifacts")
 
 
 def check_store(root: Path) -> bool:

@@ -7,8 +7,9 @@ loaded once and searched in memory (``store.query.evaluate``) until the listing 
 search still lists the store's files first, so it sees what any process wrote before it began.
 
 As the shared state tables do (``state_cache``), a set of files is loaded the second time a
-search reads it, never in a one-shot command, and only up to ``MAX_RUNS`` runs: beyond that,
-loading costs more than DuckDB's planning saves and the memory is not worth it. What depends on
+search reads it, never in a one-shot command, and only up to ``MAX_VALUES`` values (a run, a
+metric summary, a param or a tag count one each; ~35 MB at the limit): beyond that, loading costs
+more than DuckDB's planning saves and the memory is not worth it. What depends on
 the clock rather than the files (a run's CRASHED status, a running run's duration) is derived
 at each search.
 """
@@ -30,7 +31,7 @@ from store.query.nodes import Node, SortKey
 from store.reader import Snapshot
 from store.state_cache import states
 
-MAX_RUNS = 5_000
+MAX_VALUES = 100_000
 
 # What a RunInfo holds, in RunInfo's order (``search.RUN_INFO_COLUMNS``), then the experiment.
 _INFO = ("run_id", "run_name", "experiment_id", "status", "start_time", "end_time", "lifecycle_stage",
@@ -45,7 +46,8 @@ _METRICS_SQL = "SELECT run_id, key, last_value, first_value, min_value, max_valu
 _TEXT_SQL = "SELECT run_id, key, value, TRY_CAST(value AS DOUBLE), lower(value) FROM {view}"
 _SUMMARY_FIELDS = ("last_value", "first_value", "min_value", "max_value", "count")
 _TABLES = ("runs", "experiments", "params", "tags", "metric_summaries")
-_SLOTS = 8  # sets of experiments searched; at most 2 * MAX_RUNS runs held in all
+_COUNT_SQL = "SELECT " + " + ".join(f"(SELECT count(*) FROM {v})" for v in ("run_state", "metric_summaries", "params", "tags"))
+_SLOTS = 8  # sets of experiments searched; at most 2 * MAX_VALUES values held in all
 
 
 class RunIndex:
@@ -72,6 +74,7 @@ class RunIndex:
                 if at is not None:
                     data[at][key] = value
                     self._long.setdefault((view, key), []).append((at, Text(value, number, lowered)))
+        self.values = self.size + sum(map(len, self._long.values()))
         self.running = [at for at, row in enumerate(runs) if row[3] == "RUNNING"]
         self.run_infos = [run_info(root, row) for row in runs]  # frozen: shared by every search
         self._scopes: dict[tuple[tuple[str, ...], tuple[str, ...] | None], list[int]] = {}
@@ -202,12 +205,12 @@ _lock = threading.Lock()
 
 
 def _held() -> int:
-    return sum(index.size for _, index in _cache.values() if index is not None)
+    return sum(index.values for _, index in _cache.values() if index is not None)
 
 
 def index_for(snap: Snapshot) -> RunIndex | None:
     """The in-memory runs of the snapshot's files, or None: search in DuckDB (the first read
-    of these files, a one-shot command, or more than ``MAX_RUNS`` runs)."""
+    of these files, a one-shot command, or more than ``MAX_VALUES`` values)."""
     slot = (snap.root, tuple(snap.experiment_ids) if snap.experiment_ids is not None else None)
     key = tuple(tuple(snap.files.get(t, ())) for t in _TABLES)
     with _lock:
@@ -223,12 +226,12 @@ def index_for(snap: Snapshot) -> RunIndex | None:
             _seen[slot] = key
             return None
     index = None
-    if snap.fetch("SELECT count(*) FROM run_state")[1][0][0] <= MAX_RUNS:
+    if snap.fetch(_COUNT_SQL)[1][0][0] <= MAX_VALUES:
         with collector_paused():
             index = RunIndex(snap, snap.fetch(_RUNS_SQL)[1])
     with _lock:
         _cache.pop(slot, None)
         _cache[slot] = (key, index)
-        while len(_cache) > _SLOTS or (len(_cache) > 1 and _held() > 2 * MAX_RUNS):
+        while len(_cache) > _SLOTS or (len(_cache) > 1 and _held() > 2 * MAX_VALUES):
             _cache.pop(next(iter(_cache)))  # the oldest
     return index

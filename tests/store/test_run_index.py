@@ -177,7 +177,7 @@ def test_returned_runs_are_the_callers_own(client: store.Client) -> None:
 
 
 def test_memory_is_used_only_for_repeated_reads(client: store.Client, monkeypatch: pytest.MonkeyPatch) -> None:
-    """No runs are loaded for a one-shot command, nor beyond MAX_RUNS: DuckDB answers alone."""
+    """No runs are loaded for a one-shot command, nor beyond MAX_VALUES: DuckDB answers alone."""
     with client.snapshot() as snap:
         slot_files = snap.files
     monkeypatch.setattr(run_index, "_cache", {})
@@ -187,7 +187,7 @@ def test_memory_is_used_only_for_repeated_reads(client: store.Client, monkeypatc
         assert run_index.index_for(snap) is not None
         assert snap.files == slot_files
     monkeypatch.setattr(run_index, "_cache", {})
-    monkeypatch.setattr(run_index, "MAX_RUNS", 3)
+    monkeypatch.setattr(run_index, "MAX_VALUES", 3)
     with client.snapshot() as snap:
         run_index.index_for(snap)
         assert run_index.index_for(snap) is None
@@ -200,15 +200,15 @@ def test_memory_is_used_only_for_repeated_reads(client: store.Client, monkeypatc
 
 
 def test_memory_held_is_bounded(client: store.Client, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Searching many sets of experiments keeps at most 2 x MAX_RUNS runs in memory, the most
+    """Searching many sets of experiments keeps at most 2 x MAX_VALUES values in memory, the most
     recently searched ones."""
     monkeypatch.setattr(run_index, "_cache", {})
-    monkeypatch.setattr(run_index, "MAX_RUNS", 14)
+    monkeypatch.setattr(run_index, "MAX_VALUES", 75)
     scopes = [["1"], ["2"], ["3"], ["1", "2"], ["2", "3"]]
     for scope in scopes:
         for _ in range(2):
             client.search_runs(experiment_ids=scope)
-        assert 0 < run_index._held() <= 28
+        assert 0 < run_index._held() <= 150
     held = [slot[1] for slot in run_index._cache]
     assert held[-1] == ("2", "3") and ("1",) not in held
 
