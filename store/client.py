@@ -21,7 +21,6 @@ from filelock import FileLock
 
 from store import artifacts, layout, liveness, validation
 from store.bulk import collector_paused, metric_points
-from store.entities import run_info
 from store.entities import (
     Experiment,
     LifecycleStage,
@@ -34,6 +33,7 @@ from store.entities import (
     RunStatus,
     RunTag,
     ViewType,
+    run_info,
 )
 from store.errors import AmbiguousName, NotFound, ValidationError
 from store.layout import resolve_root
@@ -606,14 +606,13 @@ class Client(RegistryMixin):
                 "ORDER BY step, timestamp",
                 [run.info.run_id, key],
             )
-        with collector_paused():
-            return metric_points(
-                key,
-                run.info.run_id,
-                points.column("value").to_pylist(),
-                points.column("timestamp").to_pylist(),
-                points.column("step").to_pylist(),
-            )
+        return metric_points(
+            key,
+            run.info.run_id,
+            points.column("value").to_pylist(),
+            points.column("timestamp").to_pylist(),
+            points.column("step").to_pylist(),
+        )
 
     def get_metric_summaries(self, run_id: str) -> list[MetricSummary]:
         """Last, first, min, max and count of every metric of a run, read without its history."""

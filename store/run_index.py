@@ -182,8 +182,8 @@ class _Live:
         return self.index.column("runs", None, field)
 
     def present(self, col: Column) -> set[int]:
-        assert col.long_view is not None
-        return {at for at, _ in self.index.column(col.long_view[0], col.key, "count")}
+        assert col.long_view is not None and col.key is not None
+        return {at for at, _ in self.index._long.get((col.long_view[0], col.key), ())}
 
     def _duration(self, r: tuple) -> int | None:
         run_id, status, start, end, host = r[0], r[3], r[4], r[5], r[9]

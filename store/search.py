@@ -57,7 +57,7 @@ def search_sql(
     if unknown:
         raise ValidationError(f"unknown run columns {unknown}: expected some of {', '.join(allowed)}")
     ids = list(experiment_ids) if experiment_ids is not None else None
-    known = catalog(snap, ids) if needs_catalog(query, list(order_by or ()), strict) else Catalog()
+    known = _keys_for(snap, query, ids, order_by, strict)
     params: list[Any] = [_STAGES[ViewType(view_type)], ids, ids]
     sql = (
         f"SELECT {', '.join('r.' + c for c in columns)} FROM runs r\n"
@@ -76,6 +76,13 @@ def search_sql(
     sql += f"\nORDER BY {order}\nLIMIT ?"
     params.append(max_results)
     return sql, params
+
+
+def _keys_for(
+    snap: Snapshot, query: str, ids: list[str] | None, order_by: Sequence[str] | None, strict: bool
+) -> Catalog:
+    """The store's keys when resolving the filter and sort needs them (see ``needs_catalog``)."""
+    return catalog(snap, ids) if needs_catalog(query, list(order_by or ()), strict) else Catalog()
 
 
 def _check_max_results(max_results: int | None) -> None:
@@ -101,7 +108,7 @@ def search_in_memory(
         return None
     _check_max_results(max_results)
     ids = list(experiment_ids) if experiment_ids is not None else None
-    known = catalog(snap, ids) if needs_catalog(query, list(order_by or ()), False) else Catalog()
+    known = _keys_for(snap, query, ids, order_by, strict=False)
     node = filter_node(query, known, strict=False) if query.strip() else None
     keys = sort_keys(list(order_by), known, strict=False) if order_by else []
     return index.search(node, keys, _STAGES[ViewType(view_type)], ids, max_results, query)
