@@ -57,8 +57,9 @@ def build_mltui(root: Path, runs: int) -> None:
 
 
 def mltui_search(root: Path) -> tuple[float, float, float, int]:
-    """Seconds to filter the first time (DuckDB), then as a script searching again does (the
-    files listed afresh each time; runs held in memory up to ``run_index.MAX_RUNS``), and to sort."""
+    """Seconds to filter the first time in the process (from the runs ``compact`` saved, where
+    they fit: ``run_index_file``), then as a script searching again does (the files listed afresh
+    each time; runs held in memory up to ``run_index.MAX_VALUES``), and to sort."""
     from store import Client
     from store.query import parse
 

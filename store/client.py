@@ -41,7 +41,7 @@ from store.names import random_run_name
 from store.reader import Snapshot
 from store.registry_client import RegistryMixin
 from store.validation import INT64_MAX, INT64_MIN
-from store.writer import MAX_BUFFERED_POINTS, POINT_TYPE, RunBuffer, Writer, writer_for
+from store.writer import MAX_BUFFERED_POINTS, POINT_TYPE, RunBuffer, Writer, flush_if_writing, writer_for
 
 DEFAULT_EXPERIMENT_ID = "0"
 DEFAULT_EXPERIMENT_NAME = "Default"
@@ -81,7 +81,7 @@ class Client(RegistryMixin):
         """A fresh read of the store, after flushing this process's pending writes
         (``materialize``: for several queries on one snapshot, see ``Snapshot``)."""
         if layout.check_store(self.root):
-            writer_for(self.root).flush()
+            flush_if_writing(self.root)
         return Snapshot(self.root, experiment_ids, materialize)
 
     def _lock(self, name: str) -> FileLock:
@@ -555,19 +555,26 @@ class Client(RegistryMixin):
 
         with collector_paused():
             names, rows = snap.fetch(runs_data_sql(snap, sql), params)
-            return self._runs_from_rows(names, rows)
+            runs = self._runs_from_rows(names, rows)
+            del rows  # freed while the collector is paused: it would pass over every row once
+        return runs
 
     def _runs_from_rows(self, names: list[str], rows: list[tuple]) -> list[Run]:
         column = {name: i for i, name in enumerate(names)}
         part, run, key = column["part"], column["run_id"], column["key"]
-        number, text = column["number"], column["text"]
         infos = sorted((r for r in rows if r[part] == "run"), key=itemgetter(column["position"]))
-        data: dict[str, RunData] = {r[run]: RunData({}, {}, {}) for r in infos}
+        data: dict[str, tuple[dict, dict, dict]] = {r[run]: ({}, {}, {}) for r in infos}  # RunData's fields
+        number, text = column["number"], column["text"]
         for row in rows:
-            if row[part] != "run":
-                getattr(data[row[run]], row[part])[row[key]] = row[number] if row[part] == "metrics" else row[text]
+            kind = row[part]
+            if kind == "metrics":
+                data[row[run]][0][row[key]] = row[number]
+            elif kind == "params":
+                data[row[run]][1][row[key]] = row[text]
+            elif kind == "tags":
+                data[row[run]][2][row[key]] = row[text]
         first = column["run_id"]  # RUN_INFO_COLUMNS follow in order (``runs_data_sql``)
-        return [Run(run_info(self.root, r[first : first + 11]), data[r[run]]) for r in infos]
+        return [Run(run_info(self.root, r[first : first + 11]), RunData(*data[r[run]])) for r in infos]
 
     def run_info(self, row: dict[str, Any]) -> RunInfo:
         """A RunInfo from a row of the ``runs`` view."""
@@ -662,7 +669,7 @@ class Client(RegistryMixin):
     def flush(self) -> None:
         """Write everything this process has queued for this store, now."""
         if layout.check_store(self.root):
-            writer_for(self.root).flush()
+            flush_if_writing(self.root)
 
 
 _METRIC_FIELDS = attrgetter("key", "value", "step", "timestamp")

@@ -36,6 +36,7 @@ from store.layout import (
     write_parquet_atomic,
 )
 from store import summaries
+from store.errors import MltuiError
 from store.listing import MERGED_SUFFIX, REPLACES_KEY, replaced_by, visible_files
 from store.schemas import SCHEMAS, SORT_KEYS
 
@@ -303,6 +304,12 @@ def compact(
         size_after += sum(_size(f) for f in remaining)
         if progress is not None:
             progress(done, len(jobs))
+    from store.run_index import save_index  # DuckDB: only a whole compaction reads the states
+
+    try:
+        save_index(root)
+    except (MltuiError, OSError) as exc:  # a shortcut for the next search, never the merge's result
+        log.warning("mltui: the runs were not saved for the next search: %s", exc)
     return CompactionResult(before, after, size_before, size_after, tuple(quarantined))
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
-from store import compaction
+from store import compaction, run_index_file
 from store.errors import MltuiError, StoreFormatError
 from store.registry_doctor import check_registry_files
 from store.layout import (
@@ -239,6 +239,16 @@ def _rebuild_fix(root: Path, part: str) -> Callable[[], str]:
     return fix
 
 
+def check_run_index(root: Path) -> list[Finding]:
+    """The runs saved for a first search (``index/runs.json``, derived data) can be read;
+    searches ignore them when they cannot, so removing them loses nothing."""
+    reason = run_index_file.problem(root)
+    if reason is None:
+        return []
+    path = run_index_file.path_of(root)
+    return [Finding("index", path, f"saved run index {reason}; searches ignore it", _remove_fix(path))]
+
+
 def check_stray_partitions(root: Path) -> list[Finding]:
     """Folders in a table that are not ``experiment_id=<id>`` partitions (readers ignore them)."""
     findings = []
@@ -261,6 +271,7 @@ CHECKS: list[Check] = [
     check_merged_inputs,
     check_orphan_runs,
     check_summaries,
+    check_run_index,
     check_stray_partitions,
     check_registry_files,
 ]

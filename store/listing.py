@@ -1,13 +1,14 @@
 """Which Parquet files of a partition a reader reads: a torn-free listing, merged inputs left out.
 
 A merged file names the files it replaces in its Parquet footer (``mltui.replaces``, see
-``compaction``). The footer is read through DuckDB, which readers load anyway, so listing a store
-never imports pyarrow: ``mltui query`` starts without it.
+``compaction``). The footer is read by whichever of pyarrow and DuckDB the process has loaded:
+``mltui query`` starts without pyarrow, and a script's first search may need no DuckDB.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -31,20 +32,30 @@ def replaced_by(path: Path) -> frozenset[str]:
     key = (str(path), st.st_size, st.st_mtime_ns)
     names = _replaces_cache.get(key)
     if names is None:
-        con = duck.cursor()
         try:
-            found = con.execute(
-                "SELECT value FROM parquet_kv_metadata(?) WHERE key = ?", [str(path), REPLACES_KEY]
-            ).fetchall()
-        except duckdb.Error as exc:
+            found = _footer_value(path, REPLACES_KEY)
+        except (duckdb.Error, OSError, ValueError) as exc:
             if not path.exists():
                 raise FileNotFoundError(str(path)) from exc
             raise ValueError(f"{path}: {str(exc).splitlines()[0]}") from exc
-        finally:
-            con.close()
-        names = frozenset(json.loads(found[0][0])) if found else frozenset()
+        names = frozenset(json.loads(found)) if found is not None else frozenset()
         _replaces_cache[key] = names
     return names
+
+
+def _footer_value(path: Path, key: bytes) -> bytes | str | None:
+    """A key of a Parquet footer, read by pyarrow when the process has loaded it (the store API
+    has), else by DuckDB: neither is opened only for this (DuckDB costs a new process ~20 ms to
+    open, pyarrow ~100 ms to import)."""
+    pq = sys.modules.get("pyarrow.parquet")
+    if pq is not None:
+        return (pq.read_metadata(path).metadata or {}).get(key)
+    con = duck.cursor()
+    try:
+        found = con.execute("SELECT value FROM parquet_kv_metadata(?) WHERE key = ?", [str(path), key]).fetchall()
+    finally:
+        con.close()
+    return found[0][0] if found else None
 
 
 def _stable_listing(directory: Path) -> list[Path]:

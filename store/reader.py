@@ -177,7 +177,8 @@ class Snapshot:
     only on files (all but the histories and the liveness-derived run status) are shared with
     the other snapshots of the process that list the same files (see ``state_cache``): read
     through views the first time, computed into tables from the second; ``materialize`` makes
-    the tables at once, what a dashboard that queries every snapshot many times wants.
+    the tables at once, what a dashboard that queries every snapshot many times wants, and
+    ``share=False`` neither uses them nor counts as a read (compaction's own look at the store).
     """
 
     def __init__(
@@ -185,19 +186,29 @@ class Snapshot:
         root: Path | str,
         experiment_ids: Sequence[str] | None = None,
         materialize: bool = False,
+        share: bool = True,
     ) -> None:
         self.root = Path(root)
         self.materialize = materialize
+        self.share = share
         self.exists = check_store(self.root)
         self.experiment_ids = list(experiment_ids) if experiment_ids is not None else None
         self.files: dict[str, list[Path]] = {}
-        self.con = duck.cursor()
+        self._con: duckdb.DuckDBPyConnection | None = None
         self._lock = threading.Lock()
         self._bodies: dict[str, str] = {}  # view -> its definition in this snapshot
         self._shared: dict[str, str] = {}  # view -> the shared table it reads
         self._derived: dict[tuple[object, ...], str] = {}  # (sql, values) -> its shared table
         self._generation = 0  # listings so far: a statement is put together from one of them
         self._build()
+
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        """The snapshot's cursor, opened by its first statement (under the lock): a search answered
+        from runs held in memory never opens DuckDB, which costs a new process ~20 ms."""
+        if self._con is None:
+            self._con = duck.cursor()
+        return self._con
 
     # ------------------------------------------------------------ building
 
@@ -263,7 +274,7 @@ class Snapshot:
         needed[view] = body
 
     def _body(self, view: str) -> str:
-        if view in SHARED_STATES:
+        if view in SHARED_STATES and self.share:
             key = tuple(tuple(self.files.get(t, ())) for t in _raw_tables(view))
             shared = states.acquire(view, key, lambda name: self._create(name, VIEWS_SQL[view]), self.materialize)
             if shared is not None:
@@ -307,7 +318,7 @@ class Snapshot:
         key = (sql, tuple(params))
         with self._lock:
             name = self._derived.get(key)
-            if name is None:
+            if name is None and self.share:
                 files = tuple(tuple(self.files.get(t, ())) for t in _raw_tables(view))
 
                 name = states.acquire(
@@ -413,7 +424,8 @@ class Snapshot:
     def close(self) -> None:
         with self._lock:
             self._release_states()
-            self.con.close()
+            if self._con is not None:
+                self._con.close()
 
     def __enter__(self) -> Snapshot:
         return self

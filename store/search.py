@@ -10,7 +10,7 @@ summaries are read.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from store.catalog import Catalog, catalog
@@ -57,7 +57,7 @@ def search_sql(
     if unknown:
         raise ValidationError(f"unknown run columns {unknown}: expected some of {', '.join(allowed)}")
     ids = list(experiment_ids) if experiment_ids is not None else None
-    known = _keys_for(snap, query, ids, order_by, strict)
+    known = _keys_for(query, order_by, strict, lambda: catalog(snap, ids))
     params: list[Any] = [_STAGES[ViewType(view_type)], ids, ids]
     sql = (
         f"SELECT {', '.join('r.' + c for c in columns)} FROM runs r\n"
@@ -78,11 +78,10 @@ def search_sql(
     return sql, params
 
 
-def _keys_for(
-    snap: Snapshot, query: str, ids: list[str] | None, order_by: Sequence[str] | None, strict: bool
-) -> Catalog:
-    """The store's keys when resolving the filter and sort needs them (see ``needs_catalog``)."""
-    return catalog(snap, ids) if needs_catalog(query, list(order_by or ()), strict) else Catalog()
+def _keys_for(query: str, order_by: Sequence[str] | None, strict: bool, read: Callable[[], Catalog]) -> Catalog:
+    """The store's keys, from ``read``, when resolving the filter and sort needs them (see
+    ``needs_catalog``)."""
+    return read() if needs_catalog(query, list(order_by or ()), strict) else Catalog()
 
 
 def _check_max_results(max_results: int | None) -> None:
@@ -108,7 +107,7 @@ def search_in_memory(
         return None
     _check_max_results(max_results)
     ids = list(experiment_ids) if experiment_ids is not None else None
-    known = _keys_for(snap, query, ids, order_by, strict=False)
+    known = _keys_for(query, order_by, False, lambda: index.catalog(ids))
     node = filter_node(query, known, strict=False) if query.strip() else None
     keys = sort_keys(list(order_by), known, strict=False) if order_by else []
     return index.search(node, keys, _STAGES[ViewType(view_type)], ids, max_results, query)

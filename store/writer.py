@@ -315,6 +315,15 @@ def writer_for(root: Path) -> Writer:
         return w
 
 
+def flush_if_writing(root: Path) -> None:
+    """Write what this process has queued for a store, if it has written to it at all: a
+    process that only reads never starts a writer (its thread and imports)."""
+    with _writers_lock:
+        w = _writers.get(root.resolve())
+    if w is not None and not w._closed:
+        w.flush()
+
+
 @atexit.register
 def _close_all() -> None:
     for w in list(_writers.values()):

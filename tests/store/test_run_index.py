@@ -4,6 +4,7 @@ used when the process searches the same files again."""
 
 from __future__ import annotations
 
+import json
 import math
 import subprocess
 import sys
@@ -18,7 +19,8 @@ from test_query_fuzz import values
 from test_query_helpers import build_store
 
 import store
-from store import liveness, run_index
+from store import liveness, run_index, run_index_file
+from store.compaction import compact
 from store.entities import Run, ViewType
 from store.errors import QueryError
 from store.reader import Snapshot
@@ -59,25 +61,46 @@ def _plain(runs: list[Run]) -> list[tuple[Any, ...]]:
     ]
 
 
-def _both(client: store.Client, query: str, order_by: list[str] | None, view: ViewType,
-          limit: int | None, experiments: list[str] | None) -> tuple[object, object]:
-    """The same search answered by DuckDB and from memory: runs, or the error's message."""
+@pytest.fixture(scope="module")
+def indexes(client: store.Client) -> dict[tuple[str, ...] | None, tuple[run_index.RunIndex, run_index.RunIndex]]:
+    """For each searched set of experiments: the runs read by DuckDB for it, and the whole
+    store's runs as saved on disk for the next process (``run_index_file``) and loaded back."""
+    with client.snapshot() as whole:
+        run_index_file.save(client.root, whole.files, run_index.read_rows(whole))
+    found = {}
+    for scope in (None, ["1"], ["2", "3"]):
+        with client.snapshot(scope) as snap:
+            digest = run_index_file.saved_digest(client.root, snap.files, scope)
+            saved = run_index_file.load(client.root, digest) if digest is not None else None
+            assert saved is not None
+            key = tuple(scope) if scope is not None else None
+            found[key] = (run_index.RunIndex(client.root, run_index.read_rows(snap)),
+                          run_index.RunIndex(client.root, saved))
+    return found
+
+
+def _answers(client: store.Client, indexes: dict, query: str, order_by: list[str] | None, view: ViewType,
+             limit: int | None, experiments: list[str] | None) -> list[object]:
+    """The same search answered by DuckDB, from the runs read into memory, and from the runs
+    saved on disk: runs, or the error's message."""
     answers: list[object] = []
     with client.snapshot(experiments) as snap:
-        for in_memory in (False, True):
+        slot = (snap.root, tuple(experiments) if experiments is not None else None)
+        key = tuple(tuple(snap.files.get(t, ())) for t in run_index_file.TABLES)
+        for index in (None, *indexes[slot[1]]):
             try:
-                if in_memory:
-                    run_index.index_for(snap)
-                    found = search_in_memory(snap, query, experiments, view, order_by, limit)
-                    assert found is not None
-                else:
+                if index is None:
                     sql, params = search_sql(snap, query, experiments, view, order_by, limit,
                                              RUN_INFO_COLUMNS, strict=False)
                     found = client._runs_of(snap, sql, params)
+                else:
+                    run_index._cache[slot] = (key, index)
+                    found = search_in_memory(snap, query, experiments, view, order_by, limit)
+                    assert found is not None
                 answers.append(_plain(found))
             except QueryError as exc:
                 answers.append(f"QueryError: {exc}")
-    return answers[0], answers[1]
+    return answers
 
 
 NAMES = ["accuracy", "loss", "metrics.accuracy", "params.lr", "params.optimizer", "params.layers",
@@ -122,13 +145,14 @@ sorts = st.lists(
     limit=st.one_of(st.none(), st.integers(0, 6)),
     scope=st.sampled_from([None, ["1"], ["2", "3"]]),
 )
-def test_memory_and_duckdb_answer_alike(client: store.Client, query: str, order_by: list[str],
+def test_memory_and_duckdb_answer_alike(client: store.Client, indexes: dict, query: str, order_by: list[str],
                                         view: ViewType, limit: int | None, scope: list[str] | None) -> None:
     """Any query, sort, view, limit and experiments: the same runs in the same order (or the
-    same error) from memory as from DuckDB, on values chosen to tell the two apart."""
-    from_duckdb, from_memory = _both(client, query, order_by or None, view, limit, scope)
+    same error) from memory, read or saved, as from DuckDB, on values chosen to tell them apart."""
+    from_duckdb, from_memory, from_disk = _answers(client, indexes, query, order_by or None, view, limit, scope)
     event("error" if isinstance(from_duckdb, str) else "no run" if not from_duckdb else "runs")
     assert from_memory == from_duckdb
+    assert from_disk == from_duckdb
 
 
 def test_statuses_and_names_come_through(client: store.Client) -> None:
@@ -180,6 +204,8 @@ def test_memory_is_used_only_for_repeated_reads(client: store.Client, monkeypatc
     """No runs are loaded for a one-shot command, nor beyond MAX_VALUES: DuckDB answers alone."""
     with client.snapshot() as snap:
         slot_files = snap.files
+    run_index_file.path_of(client.root).unlink(missing_ok=True)
+    monkeypatch.setattr(run_index_file, "save", lambda *args: None)
     monkeypatch.setattr(run_index, "_cache", {})
     monkeypatch.setattr(run_index, "_seen", {})
     with client.snapshot() as snap:
@@ -202,6 +228,8 @@ def test_memory_is_used_only_for_repeated_reads(client: store.Client, monkeypatc
 def test_memory_held_is_bounded(client: store.Client, monkeypatch: pytest.MonkeyPatch) -> None:
     """Searching many sets of experiments keeps at most 2 x MAX_VALUES values in memory, the most
     recently searched ones."""
+    run_index_file.path_of(client.root).unlink(missing_ok=True)
+    monkeypatch.setattr(run_index_file, "save", lambda *args: None)
     monkeypatch.setattr(run_index, "_cache", {})
     monkeypatch.setattr(run_index, "MAX_VALUES", 75)
     scopes = [["1"], ["2"], ["3"], ["1", "2"], ["2", "3"]]
@@ -217,3 +245,106 @@ def test_snapshot_sees_one_listing(client: store.Client) -> None:
     """A snapshot's files are what the index is keyed on: the same store lists the same files."""
     with client.snapshot() as a, client.snapshot() as b:
         assert isinstance(a, Snapshot) and a.files == b.files
+
+
+# ---------------------------------------------------------------- runs saved for the next process
+
+
+def _two_experiments(root: Path) -> store.Client:
+    c = store.Client(root)
+    for name in ("a", "b"):
+        exp = c.create_experiment(name)
+        for i in range(3):
+            run = c.create_run(exp, run_name=f"{name}{i}")
+            c.log_metric(run.info.run_id, "accuracy", 0.5 + i / 5)
+            c.set_terminated(run.info.run_id)
+    c.flush()
+    compact(root)
+    return c
+
+
+def test_first_search_after_compaction_opens_no_duckdb(tmp_path: Path) -> None:
+    """`mltui compact` saves the store's runs: a new process's first search answers from them,
+    the same runs as DuckDB gives, without opening DuckDB at all."""
+    root = tmp_path / "mlstore"
+    c = _two_experiments(root)
+    assert run_index_file.path_of(root).exists()
+    script = (
+        "import json, store; from store import duck; c = store.Client(r'%s')\n"
+        "runs = c.search_runs(filter_string='accuracy > 0.6', order_by=['accuracy DESC'])\n"
+        "print(json.dumps([[r.info.run_name for r in runs], duck._database is None]))" % root
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, check=True, capture_output=True, text=True)
+    names, no_duckdb = json.loads(done.stdout)
+    assert names == ["b2", "a2", "b1", "a1"]  # ties in the store's order: newest first
+    assert no_duckdb
+    with c.snapshot() as snap:
+        sql, params = search_sql(snap, "accuracy > 0.6", None, ViewType.ACTIVE_ONLY, ["accuracy DESC"], None,
+                                 RUN_INFO_COLUMNS, strict=False)
+        assert [r.info.run_name for r in c._runs_of(snap, sql, params)] == names
+
+
+def test_saved_runs_serve_only_the_files_they_were_made_from(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run logged after the compaction makes the saved runs useless for its experiment and
+    the whole store (the search reads the files, and finds it), not for another experiment."""
+    root = tmp_path / "mlstore"
+    c = _two_experiments(root)
+    b = c.get_experiment_by_name("b").experiment_id
+    run = c.create_run(b, run_name="b-late")
+    c.log_metric(run.info.run_id, "accuracy", 0.99)
+    c.set_terminated(run.info.run_id)
+    c.flush()
+    monkeypatch.setattr(run_index, "_cache", {})
+    a = c.get_experiment_by_name("a").experiment_id
+    for scope, usable in (([a], True), ([b], False), (None, False)):
+        with c.snapshot(scope) as snap:
+            assert (run_index_file.saved_digest(root, snap.files, scope) is not None) is usable
+    assert [r.info.run_name for r in c.search_runs([b], "accuracy > 0.9")] == ["b-late"]
+    assert [r.info.run_name for r in c.search_runs(None, "accuracy > 0.9")] == ["b-late"]
+    assert [r.info.run_name for r in c.search_runs([a], "accuracy > 0.8")] == ["a2"]
+
+
+@pytest.mark.parametrize("damage", ["flip", "truncate", "garbage", "empty"])
+def test_damaged_saved_runs_are_ignored_and_doctor_removes_them(tmp_path: Path, damage: str,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Saved runs whose bytes are damaged are never used: searches read the files and give the
+    right runs; `doctor` names the file and `--fix` removes it (it is derived, nothing is lost)."""
+    from store.doctor import diagnose
+
+    root = tmp_path / "mlstore"
+    c = _two_experiments(root)
+    path = run_index_file.path_of(root)
+    data = path.read_bytes()
+    damaged = {
+        "flip": data[:-40] + bytes([data[-40] ^ 1]) + data[-39:],
+        "truncate": data[: len(data) - 100],
+        "garbage": b"\x00\xffnot json\n[]",
+        "empty": b"",
+    }[damage]
+    path.write_bytes(damaged)
+    monkeypatch.setattr(run_index, "_cache", {})
+    with c.snapshot() as snap:
+        digest = run_index_file.saved_digest(root, snap.files, None)
+        assert digest is None or run_index_file.load(root, digest) is None
+    assert sorted(r.info.run_name for r in c.search_runs(filter_string="accuracy > 0.8")) == ["a2", "b2"]
+    report = diagnose(root)
+    assert [f.kind for f in report.findings] == ["index"] and not report.healthy
+    assert diagnose(root, fix=True).fixed and not path.exists()
+    assert diagnose(root).healthy
+
+
+def test_saving_where_the_store_cannot_be_written_is_silent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A read-only store (or a full disk) keeps the runs it had saved and no temporary file;
+    the search that tried to save still answers."""
+    root = tmp_path / "mlstore"
+    c = _two_experiments(root)
+    before = run_index_file.path_of(root).read_bytes()
+
+    def refuse(*args: object) -> None:
+        raise PermissionError(30, "Read-only file system")
+
+    monkeypatch.setattr(run_index_file.os, "replace", refuse)
+    with c.snapshot() as snap:
+        run_index_file.save(root, snap.files, run_index.read_rows(snap))
+    assert run_index_file.path_of(root).read_bytes() == before
+    assert [p.name for p in run_index_file.path_of(root).parent.iterdir()] == [run_index_file.NAME]
