@@ -11,8 +11,9 @@ search reads it, never in a one-shot command, and only up to ``MAX_VALUES`` valu
 metric summary, a param or a tag count one each; ~35 MB at the limit): beyond that, loading costs
 more than DuckDB's planning saves and the memory is not worth it. A whole store's rows, up to
 ``SAVED_MAX_VALUES``, are saved for the next process (``run_index_file``), whose first search of
-the same files loads them without opening DuckDB; ``mltui compact`` saves them too. What depends on the clock rather than
-the files (a run's CRASHED status, a running run's duration) is derived at each search.
+the same files loads them without opening DuckDB; ``mltui compact`` saves them too. What depends
+on the clock rather than the files (a run's CRASHED status, a running run's duration) is derived
+at each search.
 """
 
 from __future__ import annotations
