@@ -246,7 +246,7 @@ def check_run_index(root: Path) -> list[Finding]:
     if reason is None:
         return []
     path = run_index_file.path_of(root)
-    return [Finding("index", path, f"saved run index {reason}; searches ignore it", _remove_fix(path))]
+    return [Finding("index", path, f"the runs saved for a first search {reason}; searches ignore them", _remove_fix(path))]
 
 
 def check_stray_partitions(root: Path) -> list[Finding]:

@@ -129,18 +129,18 @@ def _same_files(
 
 
 def problem(root: Path) -> str | None:
-    """Why the saved file cannot be used by any listing (``doctor``), or None: absent or sound."""
-    path = path_of(root)
+    """Why the saved file cannot be used by any listing, as ``doctor`` says it after "saved
+    runs", or None: absent or sound."""
     try:
-        with open(path, "rb") as saved:
+        with open(path_of(root), "rb") as saved:
             header = json.loads(saved.readline())
             body = saved.read()
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as exc:
-        return f"unreadable: {exc}"
+        return f"are unreadable ({str(exc).splitlines()[0]})"
     if not isinstance(header, dict) or header.get("format") != FORMAT:
-        return "not a run index of this mltui version"
+        return "are not in this mltui's format"
     if _digest(body) != header.get("digest"):
-        return "its rows do not match their digest (damaged or edited)"
+        return "do not match their CRC (damaged or edited)"
     return None
