@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import tempfile
 import zlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -71,15 +72,19 @@ def save(root: Path, files: Mapping[str, Sequence[Path]], rows: RunIndexRows) ->
     body = json.dumps(columns, ensure_ascii=False, separators=(",", ":")).encode()
     header = {"format": FORMAT, "files": _relative(root, files), "digest": _digest(body)}
     path = path_of(root)
-    tmp = path.with_name(f".{NAME}.{os.getpid()}.tmp")
+    tmp: Path | None = None
     try:
         path.parent.mkdir(exist_ok=True)
-        with open(tmp, "wb") as out:
+        # A name of its own per save (processes and threads save at once); ``.*.tmp`` is what
+        # ``doctor`` removes when a save died half-way.
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{NAME}.", suffix=".tmp", delete=False) as out:
+            tmp = Path(out.name)
             out.write(json.dumps(header, separators=(",", ":")).encode() + b"\n" + body)
         os.replace(tmp, path)
     except OSError as exc:
         log.debug("run index not saved in %s: %s", root, exc)
-        tmp.unlink(missing_ok=True)
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
 
 
 def saved_digest(root: Path, files: Mapping[str, Sequence[Path]], experiment_ids: Sequence[str] | None) -> int | None:

@@ -348,3 +348,26 @@ def test_saving_where_the_store_cannot_be_written_is_silent(tmp_path: Path, monk
         run_index_file.save(root, snap.files, run_index.read_rows(snap))
     assert run_index_file.path_of(root).read_bytes() == before
     assert [p.name for p in run_index_file.path_of(root).parent.iterdir()] == [run_index_file.NAME]
+
+
+def test_saves_at_once_leave_one_whole_file(tmp_path: Path) -> None:
+    """Threads (like processes) saving at the same moment leave one whole, loadable file and no
+    temporary file behind."""
+    import threading
+
+    root = tmp_path / "mlstore"
+    c = _two_experiments(root)
+    with c.snapshot() as snap:
+        rows = run_index.read_rows(snap)
+        files = snap.files
+    versions = [rows._replace(runs=rows.runs[: i + 1]) for i in range(8)]
+    threads = [threading.Thread(target=run_index_file.save, args=(root, files, v)) for v in versions]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    digest = run_index_file.saved_digest(root, files, None)
+    assert digest is not None
+    loaded = run_index_file.load(root, digest)
+    assert loaded is not None and [list(r) for r in loaded.runs] in [[list(r) for r in v.runs] for v in versions]
+    assert [p.name for p in run_index_file.path_of(root).parent.iterdir()] == [run_index_file.NAME]
