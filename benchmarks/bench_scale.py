@@ -1,5 +1,6 @@
-"""How reads grow with the store: query and sort over 1,000 / 10,000 / 100,000 runs after
-compaction, a 1,000,000-point metric history, and a cold ``mltui query`` process.
+"""How costs grow with the store: search, sort, a cold ``mltui query`` process, starting a run
+and ``log_metric`` in stores of 1,000 / 10,000 / 100,000 runs after compaction, and a
+1,000,000-point metric history.
 
 mltui stores are built through the real writer (run events and buffered points, flushed, then
 ``compact``), skipping only the per-run experiment lookup of ``create_run``. MLflow's SQLite stores
@@ -18,9 +19,11 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from typing import NamedTuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from bench_logging import mlflow_log_metric, mltui_log_metric
 from benchlib import MLFLOW_MISSING, Row, best_of, emit, mlflow_version, mltui_command, quick, scratch
 
 QUERY = "metrics.accuracy > 0.9"
@@ -164,6 +167,45 @@ def build_mlflow(root: Path, runs: int) -> str:
     return exp
 
 
+class Costs(NamedTuple):
+    """One tool's figures on one store (seconds; sort None: stopped after SORT_LIMIT)."""
+
+    first: float
+    search: float
+    sort: float | None
+    cold: float | None
+    new_run: float
+    log_metric: float
+
+
+NEW_RUNS = 20
+CALLS = 100_000
+MLFLOW_CALLS = 300
+
+
+def new_runs(mlflow, runs: int = NEW_RUNS) -> float:
+    """Seconds to start a run, log a param and end it, with either tool's fluent API."""
+    start = time.perf_counter()
+    for i in range(runs):
+        with mlflow.start_run():
+            mlflow.log_param("i", i)
+    return (time.perf_counter() - start) / runs
+
+
+def mltui_new_run(root: Path) -> float:
+    import store as mlflow
+
+    mlflow.set_tracking_uri(root)
+    mlflow.set_experiment("scale")
+    return new_runs(mlflow)
+
+
+def mlflow_new_run(root: Path) -> float:
+    mlflow, _, _ = mlflow_client(root)
+    mlflow.set_experiment("scale")
+    return new_runs(mlflow)
+
+
 SORT_LIMIT = 180  # seconds: MLflow's sort of 100,000 runs by a metric ran over 5 minutes here
 
 
@@ -227,36 +269,40 @@ def measure() -> list[Row]:
     have_mlflow = mlflow_version() is not None
     missing = "" if have_mlflow else f"; {MLFLOW_MISSING}"
     rows: list[Row] = []
-    mf: dict[int, tuple[float, float, float | None]] = {}
-    mf_cold = None
+    mf: dict[int, Costs] = {}
     if have_mlflow:
         for n in sizes:
             with scratch(f"mlflow-{n}") as root:
                 exp = build_mlflow(root, n)
-                mf[n] = mlflow_search(root, exp)
-                if n == sizes[-1]:
-                    mf_cold = mlflow_cold_query(root, exp)
-    cold = None
+                first, filt, sort = mlflow_search(root, exp)
+                cold = mlflow_cold_query(root, exp)
+                mf[n] = Costs(first, filt, sort, cold, mlflow_new_run(root), mlflow_log_metric(root, MLFLOW_CALLS))
     for n in sizes:
         with scratch(f"scale-{n}") as root:
             start = time.perf_counter()
             build_mltui(root / "store", n)
             built = time.perf_counter() - start
-            first, filt, sort, hits = mltui_search(root / "store")
             files = len(list((root / "store").rglob("*.parquet")))
-            if n == sizes[-1]:
-                cold = cold_query(root / "store")
+            first, filt, sort, hits = mltui_search(root / "store")
+            ours = Costs(first, filt, sort, cold_query(root / "store"), mltui_new_run(root / "store"),
+                         mltui_log_metric(root / "store", CALLS))
         other = mf.get(n)
         how = (
-            f"{hits:,} Run objects; the first search of the files {first * 1000:.0f} ms"
-            + (f" (MLflow's first {other[0] * 1000:.0f} ms)" if other else "")
+            f"{hits:,} Run objects; the first search in the process {first * 1000:.0f} ms"
+            + (f" (MLflow's first {other.first * 1000:.0f} ms)" if other else "")
             + f"; store built in {built:.0f} s, {files} Parquet files"
         )
-        rows.append(Row(f"search_runs('{QUERY}'), {n:,} runs", "s", filt,
-                        other[1] if other else None, how + missing))
-        slow = f"MLflow's sort stopped after {SORT_LIMIT} s" if other and other[2] is None else ""
-        rows.append(Row(f"sort by accuracy (top 100), {n:,} runs", "s", sort,
-                        other[2] if other else None, slow or missing.lstrip("; ")))
+        rows.append(Row(f"search_runs('{QUERY}'), {n:,} runs", "s", filt, other and other.search, how + missing))
+        slow = f"MLflow's sort stopped after {SORT_LIMIT} s" if other and other.sort is None else ""
+        rows.append(Row(f"sort by accuracy (top 100), {n:,} runs", "s", sort, other and other.sort,
+                        slow or missing.lstrip("; ")))
+        rows.append(Row(f"cold `mltui query` process, {n:,} runs", "s", ours.cold, other and other.cold,
+                        f"MLflow: a fresh python running search_runs on the same runs{missing}"))
+        rows.append(Row(f"start_run, log_param, end_run, {n:,} runs in the store", "ms",
+                        ours.new_run * 1000, other and other.new_run * 1000,
+                        f"fluent, {NEW_RUNS} runs in the experiment of the {n:,}; mltui writes the run's files at its end{missing}"))
+        rows.append(Row(f"log_metric, one call, {n:,} runs in the store", "us", ours.log_metric * 1e6,
+                        other and other.log_metric * 1e6, f"mltui {CALLS:,} calls, MLflow {MLFLOW_CALLS}{missing}"))
     with scratch("history") as root:
         hist = mltui_history(root / "store", history_points)
     mf_hist = None
@@ -268,13 +314,6 @@ def measure() -> list[Row]:
             f"metric history of {history_points:,} points", "s", hist, mf_hist,
             f"MLflow measured at {mf_history_points:,} points, scaled linearly "
             f"x{history_points // mf_history_points}{missing}",
-        )
-    )
-    rows.append(
-        Row(
-            f"cold `mltui query` process, {sizes[-1]:,} runs", "s", cold, mf_cold,
-            ("" if cold is not None else "mltui query not available in this build; ")
-            + f"MLflow: a fresh python running search_runs on the same runs{missing}",
         )
     )
     return rows

@@ -148,7 +148,8 @@ def combine(table: str, parts: list[pa.Table]) -> pa.Table:
 def _read_input(root: Path, table: str, path: Path, quarantined: list[Path]) -> pa.Table | None:
     """One input's rows; None when it vanished or was quarantined as damaged."""
     try:
-        data = pq.read_table(path, partitioning=None)
+        with pq.ParquetFile(path) as pf:  # a third of ``read_table``'s cost: no dataset discovery
+            data = pf.read()
     except FileNotFoundError:
         return None
     except (pa.ArrowInvalid, OSError) as exc:

@@ -304,3 +304,39 @@ def test_store_of_another_version_is_refused(tmp_path: Path) -> None:
     with pytest.raises(mlflow.StoreFormatError, match="not an mltui store"):
         mlflow.Client(other).create_experiment("x")
     assert (other / "notes.txt").read_text() == "mine"
+
+
+def test_experiment_lookups_follow_changes_from_any_process(client: mlflow.Client) -> None:
+    """Experiments are looked up once per set of files (every `create_run` asks), yet a rename
+    by another process, a delete and a new tag are seen at once, and a returned experiment is
+    the caller's own."""
+    import subprocess
+    import sys
+
+    exp = client.create_experiment("before", tags={"team": "vision"})
+    first = client.get_experiment_by_name("before")
+    first.tags["team"] = "changed by the caller"
+    assert client.get_experiment(exp).tags == {"team": "vision"}
+    script = f"import store; store.Client(r'{client.root}').rename_experiment('{exp}', 'after')"
+    subprocess.run([sys.executable, "-c", script], check=True, cwd=Path(__file__).resolve().parents[2])
+    assert client.get_experiment_by_name("before") is None
+    assert client.get_experiment_by_name("after").experiment_id == exp
+    client.set_experiment_tag(exp, "stage", "ready")
+    assert client.get_experiment(exp).tags == {"team": "vision", "stage": "ready"}
+    client.delete_experiment(exp)
+    assert client.get_experiment(exp).lifecycle_stage == "deleted"
+
+
+def test_many_short_runs_leave_few_files(store_path: Path) -> None:
+    """A process running short runs one after another merges its files every few runs, not at
+    each end: 60 runs leave a bounded number of files per table, and every run reads back."""
+    mlflow.set_experiment("sweep")
+    for i in range(60):
+        with mlflow.start_run(run_name=f"r{i}"):
+            mlflow.log_param("i", i)
+            mlflow.log_metric("loss", 1 / (i + 1))
+    for table in ("runs", "params", "metrics", "metric_summaries"):
+        files = list((store_path / table).glob("experiment_id=*/*.parquet"))
+        assert 0 < len(files) <= 20, (table, len(files))
+    runs = mlflow.search_runs(filter_string="loss < 1", output_format="list")
+    assert len(runs) == 59 and {r.data.params["i"] for r in runs} == {str(i) for i in range(1, 60)}
