@@ -1,6 +1,6 @@
-"""How costs grow with the store: search, sort, a cold ``mltui query`` process, starting a run
-and ``log_metric`` in stores of 1,000 / 10,000 / 100,000 runs after compaction, and a
-1,000,000-point metric history.
+"""How costs grow with the store: search, sort, a cold ``mltui query`` process, starting a run,
+``log_metric`` and ``log_batch`` in stores of 1,000 / 10,000 / 100,000 runs after compaction, and
+a 1,000,000-point metric history.
 
 mltui stores are built through the real writer (run events and buffered points, flushed, then
 ``compact``), skipping only the per-run experiment lookup of ``create_run``. MLflow's SQLite stores
@@ -23,7 +23,7 @@ from typing import NamedTuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_logging import mlflow_log_metric, mltui_log_metric
+from bench_logging import KEYS, mlflow_log_batch, mlflow_log_metric, mltui_log_batch, mltui_log_metric, points
 from benchlib import MLFLOW_MISSING, Row, best_of, emit, mlflow_version, mltui_command, quick, scratch
 
 QUERY = "metrics.accuracy > 0.9"
@@ -176,11 +176,13 @@ class Costs(NamedTuple):
     cold: float | None
     new_run: float
     log_metric: float
+    log_batch: float  # points/s
 
 
 NEW_RUNS = 20
 CALLS = 100_000
 MLFLOW_CALLS = 300
+BATCH_STEPS, MLFLOW_BATCH_STEPS = 20_000, 400  # x len(KEYS) points, one run: MLflow writes ~13,000 points/s
 
 
 def new_runs(mlflow, runs: int = NEW_RUNS) -> float:
@@ -276,7 +278,8 @@ def measure() -> list[Row]:
                 exp = build_mlflow(root, n)
                 first, filt, sort = mlflow_search(root, exp)
                 cold = mlflow_cold_query(root, exp)
-                mf[n] = Costs(first, filt, sort, cold, mlflow_new_run(root), mlflow_log_metric(root, MLFLOW_CALLS))
+                batch = mlflow_log_batch(root, points(1, MLFLOW_BATCH_STEPS), 1_000)[0]
+                mf[n] = Costs(first, filt, sort, cold, mlflow_new_run(root), mlflow_log_metric(root, MLFLOW_CALLS), batch)
     for n in sizes:
         with scratch(f"scale-{n}") as root:
             start = time.perf_counter()
@@ -285,7 +288,8 @@ def measure() -> list[Row]:
             files = len(list((root / "store").rglob("*.parquet")))
             first, filt, sort, hits = mltui_search(root / "store")
             ours = Costs(first, filt, sort, cold_query(root / "store"), mltui_new_run(root / "store"),
-                         mltui_log_metric(root / "store", CALLS))
+                         mltui_log_metric(root / "store", CALLS),
+                         mltui_log_batch(root / "store", points(1, BATCH_STEPS), 1_000))
         other = mf.get(n)
         how = (
             f"{hits:,} Run objects; the first search in the process {first * 1000:.0f} ms"
@@ -303,6 +307,9 @@ def measure() -> list[Row]:
                         f"fluent, {NEW_RUNS} runs in the experiment of the {n:,}; mltui writes the run's files at its end{missing}"))
         rows.append(Row(f"log_metric, one call, {n:,} runs in the store", "us", ours.log_metric * 1e6,
                         other and other.log_metric * 1e6, f"mltui {CALLS:,} calls, MLflow {MLFLOW_CALLS}{missing}"))
+        rows.append(Row(f"log_batch, {n:,} runs in the store", "points/s", ours.log_batch, other and other.log_batch,
+                        f"batches of 1,000 until written; mltui {BATCH_STEPS * len(KEYS):,} points, "
+                        f"MLflow {MLFLOW_BATCH_STEPS * len(KEYS):,}{missing}", lower_is_better=False))
     with scratch("history") as root:
         hist = mltui_history(root / "store", history_points)
     mf_hist = None
