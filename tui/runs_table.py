@@ -50,6 +50,7 @@ class RunsTable(ScrollView, can_focus=True):
         "runs-table--cursor",
         "runs-table--even-row",
         "runs-table--odd-row",
+        "runs-table--hover",
     }
 
     DEFAULT_CSS = """
@@ -61,6 +62,7 @@ class RunsTable(ScrollView, can_focus=True):
         & > .runs-table--header-cursor { text-style: bold; background: $accent-darken-1; color: $foreground; }
         & > .runs-table--even-row { background: $surface-lighten-1 50%; }
         &:dark > .runs-table--even-row { background: $surface-darken-1 40%; }
+        & > .runs-table--hover { background: $block-hover-background; }
         & > .runs-table--cursor {
             background: $block-cursor-blurred-background;
             color: $block-cursor-blurred-foreground;
@@ -106,6 +108,7 @@ class RunsTable(ScrollView, can_focus=True):
         self.settings = model.TableSettings()
         self.cursor_row = 0
         self.cursor_column = 0
+        self.hover_row: int | None = None  # the row under the mouse pointer
         self._ids: list[str] = []
         self._formats: list[model.Formatter] = []
         self._rows: dict[int, list[str]] = {}  # block start -> row texts, formatted when first drawn
@@ -281,7 +284,7 @@ class RunsTable(ScrollView, can_focus=True):
             line = self._header_line()
         elif scroll_y + y - 1 < self.row_count:
             row = scroll_y + y - 1
-            key = (row, self.cursor_column if row == self.cursor_row else -1)
+            key = (row, self.cursor_column if row == self.cursor_row else -1, row == self.hover_row)
             line = self._lines.get(key)
             if line is None:
                 if len(self._lines) > LINES_KEPT:
@@ -305,6 +308,8 @@ class RunsTable(ScrollView, can_focus=True):
 
     def _row_line(self, row: int) -> Strip:
         base = self._style("base") + self._style("runs-table--odd-row" if row % 2 else "runs-table--even-row")
+        if row == self.hover_row:
+            base += self._style("runs-table--hover")
         cursor = self._style("runs-table--cursor")
         texts = self._row_texts(row)
         segments = [Segment(MARK if self._ids[row] in self.marks else " ", base)]
@@ -318,6 +323,7 @@ class RunsTable(ScrollView, can_focus=True):
     # ------------------------------------------------------------ scrolling
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        self.hover_row = None  # another run is under the pointer now: shown when it moves
         if self._measure(int(new_value), int(new_value) + self.size.height):
             self._changed()
         super().watch_scroll_y(old_value, new_value)
@@ -404,6 +410,22 @@ class RunsTable(ScrollView, can_focus=True):
     def action_select(self) -> None:
         if self.current_run_id is not None:
             self.post_message(self.Selected(self.current_run_id))
+
+    def on_mouse_move(self, event: events.MouseMove) -> None:
+        offset = event.get_content_offset(self)
+        row = int(self.scroll_offset.y) + offset.y - 1 if offset is not None and offset.y > 0 else None
+        self._hover(row if row is not None and row < self.row_count else None)
+
+    def on_leave(self, event: events.Leave) -> None:
+        self._hover(None)
+
+    def _hover(self, row: int | None) -> None:
+        """Highlight the row under the pointer, as a click would pick it."""
+        if row != self.hover_row:
+            old, self.hover_row = self.hover_row, row
+            for changed in (old, row):
+                if changed is not None:
+                    self.refresh_line(changed + 1)
 
     def on_click(self, event: events.Click) -> None:
         offset = event.get_content_offset(self)

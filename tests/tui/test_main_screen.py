@@ -11,6 +11,7 @@ from pilot_helpers import make_run, screen_text, settle, until
 
 from store import Client
 from tui.app import make_app
+from tui.key_bar import KeyBar
 from tui.main_screen import MainScreen
 from tui.runs_table import RunsTable
 
@@ -246,6 +247,31 @@ async def test_clicking_a_run_twice_opens_its_details(runs_store: Path) -> None:
         await pilot.click(RunsTable, offset=(4, 4))
         await settle(pilot)
         assert "charlie" in screen_text(app) and not isinstance(app.screen, MainScreen)
+
+
+async def test_the_row_under_the_pointer_is_highlighted(runs_store: Path) -> None:
+    """Moving the mouse over a run highlights its whole row, as a click would pick it; moving
+    off the table clears it."""
+    app = make_app(runs_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_app(pilot)
+        table = app.screen.query_one(RunsTable)
+        hover = table.get_component_rich_style("runs-table--hover").bgcolor
+
+        def backgrounds(row: int) -> set[object]:
+            return {segment.style.bgcolor for segment in table.render_line(row + 1) if segment.style}
+
+        await pilot.hover(RunsTable, offset=(4, 4))  # the border, the header, then the third run
+        await settle(pilot)
+        assert "charlie" in "".join(segment.text for segment in table.render_line(3))
+        assert backgrounds(2) == {hover} and hover not in backgrounds(1) | backgrounds(3)
+        await pilot.hover(RunsTable, offset=(4, 1))  # the header: no run
+        await settle(pilot)
+        assert hover not in backgrounds(2)
+        await pilot.hover(RunsTable, offset=(4, 4))
+        await pilot.hover(KeyBar)  # off the table
+        await settle(pilot)
+        assert hover not in backgrounds(2)
 
 
 async def test_bad_filter_survives_live_refresh(runs_store: Path) -> None:
