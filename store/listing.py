@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+import warnings
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -26,7 +27,9 @@ _replaces_cache: dict[tuple[str, int, int], frozenset[str]] = {}
 def replaced_by(path: Path) -> frozenset[str]:
     """Names of the files a merged file replaces (read once from its footer, then cached).
 
-    Raises FileNotFoundError when the file is gone, ValueError when its footer is damaged.
+    Raises FileNotFoundError when the file is gone, ValueError when its footer is damaged, and
+    OSError when the system failed to read it (too many open files, permissions, I/O): a reader
+    must fail then, not read the store as if the file and the rows it holds were not there.
     """
     st = path.stat()
     key = (str(path), st.st_size, st.st_mtime_ns)
@@ -37,6 +40,8 @@ def replaced_by(path: Path) -> frozenset[str]:
         except (duckdb.Error, OSError, ValueError) as exc:
             if not path.exists():
                 raise FileNotFoundError(str(path)) from exc
+            if isinstance(exc, duckdb.IOException) or (isinstance(exc, OSError) and exc.errno is not None):
+                raise OSError(f"could not read the footer of {path}: {exc}") from exc
             raise ValueError(f"{path}: {str(exc).splitlines()[0]}") from exc
         names = frozenset(json.loads(found)) if found is not None else frozenset()
         _replaces_cache[key] = names
@@ -88,6 +93,7 @@ def visible_files(directory: Path, damaged: Iterable[Path] = ()) -> list[Path]:
         if f.name.endswith(MERGED_SUFFIX) and f.name not in skip:
             try:
                 excluded |= replaced_by(f)
-            except ValueError:
+            except ValueError as exc:
+                warnings.warn(f"mltui: skipping damaged merged file {exc}", stacklevel=2)
                 skip.add(f.name)
     return [f for f in files if f.name not in excluded and f.name not in skip]

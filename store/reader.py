@@ -233,6 +233,8 @@ class Snapshot:
                 break
             except FileNotFoundError:
                 time.sleep(0.01 * attempt)
+            except OSError as exc:  # the system could not read a file: never a store without it
+                raise MltuiError(f"could not read the store at {self.root}: {exc}") from exc
         states.release(list(self._shared.values()))  # pivots stay: statements being put together name them
         self._shared = {}
         self._bodies = {}

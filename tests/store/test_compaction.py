@@ -183,3 +183,32 @@ def test_searches_in_another_process_never_fail_while_compacting(store_path: Pat
     for p in writers:
         p.join()
         assert p.exitcode == 0
+
+
+def test_a_merged_file_the_system_cannot_read_fails_the_read(store_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """When the system cannot read a merged file's footer (too many open files, permissions), a
+    read fails and says so: it never shows the store as if that file's rows were not there. A
+    damaged footer is different: the file is skipped, with a warning naming it."""
+    import errno
+
+    from store import listing
+    from store.errors import MltuiError
+
+    small_files(store_path, runs=2, flushes=3)
+    compact(store_path)
+    merged = sorted((store_path / "metrics").rglob(f"*{listing.MERGED_SUFFIX}"))
+    assert merged
+    monkeypatch.setattr(listing, "_replaces_cache", {})
+
+    def refused(path: Path, key: bytes) -> None:
+        raise OSError(errno.EMFILE, "Too many open files")
+
+    monkeypatch.setattr(listing, "_footer_value", refused)
+    with pytest.raises(MltuiError, match="Too many open files"):
+        Snapshot(store_path)
+    monkeypatch.undo()
+    monkeypatch.setattr(listing, "_replaces_cache", {})
+    data = merged[0].read_bytes()
+    merged[0].write_bytes(data[:-12] + b"\0" * 8 + data[-4:])  # the footer's length destroyed
+    with pytest.warns(UserWarning, match="skipping damaged merged file"):
+        listing.visible_files(merged[0].parent)
