@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from store.reader import Snapshot
@@ -16,6 +16,14 @@ class Catalog:
     metrics: frozenset[str] = frozenset()
     params: frozenset[str] = frozenset()
     tags: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, keys: Iterable[tuple[str, str]]) -> Catalog:
+        """A catalog of ``(kind, key)`` pairs, kind one of metrics, params, tags."""
+        found: dict[str, set[str]] = {"metrics": set(), "params": set(), "tags": set()}
+        for kind, key in keys:
+            found[kind].add(key)
+        return cls(frozenset(found["metrics"]), frozenset(found["params"]), frozenset(found["tags"]))
 
 
 # Straight from the raw files (no current-state aggregation): a key some event ever named is a
@@ -32,6 +40,12 @@ UNION ALL SELECT 'params', key FROM (SELECT DISTINCT key FROM raw_params
                                      WHERE list_contains(?, experiment_id))
 UNION ALL SELECT 'tags', key FROM (SELECT DISTINCT key FROM raw_tags
                                    WHERE list_contains(?, experiment_id))
+"""
+# The same keys by experiment, for a process that keeps them with the runs (``run_index``).
+KEYS_BY_EXPERIMENT_SQL = """
+SELECT DISTINCT experiment_id, 'metrics' AS kind, key FROM raw_metric_summaries
+UNION ALL SELECT DISTINCT experiment_id, 'params', key FROM raw_params
+UNION ALL SELECT DISTINCT experiment_id, 'tags', key FROM raw_tags
 """
 _TABLES = ("metric_summaries", "params", "tags")
 _cache: dict[tuple[object, ...], Catalog] = {}
@@ -62,7 +76,4 @@ def catalog(snap: Snapshot, experiment_ids: Sequence[str] | None = None) -> Cata
 def _read(snap: Snapshot, ids: list[str] | None) -> Catalog:
     covered = ids is None or (snap.experiment_ids is not None and set(snap.experiment_ids) <= set(ids))
     _, rows = snap.fetch(_ALL_SQL) if covered else snap.fetch(_SOME_SQL, [ids] * 3)
-    found: dict[str, set[str]] = {"metrics": set(), "params": set(), "tags": set()}
-    for kind, key in rows:
-        found[kind].add(key)
-    return Catalog(frozenset(found["metrics"]), frozenset(found["params"]), frozenset(found["tags"]))
+    return Catalog.of(rows)

@@ -44,8 +44,8 @@ from store.validation import INT64_MAX, INT64_MIN
 from store.writer import MAX_BUFFERED_POINTS, POINT_TYPE, RunBuffer, Writer, flush_if_writing, writer_for
 
 DEFAULT_EXPERIMENT_ID = "0"
-_UNKNOWN: Any = object()  # not looked up yet (None: looked up, no such experiment)
 DEFAULT_EXPERIMENT_NAME = "Default"
+_UNKNOWN: Any = object()  # an experiment not looked up yet (None: looked up, there is none)
 
 
 def now_ms() -> int:

@@ -37,7 +37,7 @@ from store.layout import (
 )
 from store import summaries
 from store.errors import MltuiError
-from store.listing import MERGED_SUFFIX, REPLACES_KEY, replaced_by, visible_files
+from store.listing import MERGED_SUFFIX, REPLACES_KEY, is_damage, replaced_by, visible_files
 from store.schemas import SCHEMAS, SORT_KEYS
 
 log = logging.getLogger("mltui.store")
@@ -53,16 +53,6 @@ def is_small(path: Path) -> bool:
         return path.stat().st_size < SMALL_FILE_BYTES
     except FileNotFoundError:
         return False
-
-
-def is_damage(exc: BaseException) -> bool:
-    """True when a read failed because of the file's bytes, not because of the system.
-
-    Arrow reports bad Parquet as ``ArrowInvalid`` or as an ``OSError`` without an errno
-    (decompression, thrift); a real OS error (missing file, permission, I/O) carries an errno
-    and must not get a healthy file quarantined.
-    """
-    return isinstance(exc, pa.ArrowInvalid) or (isinstance(exc, OSError) and exc.errno is None)
 
 
 def damage_reason(path: Path, table: str | None = None) -> str | None:

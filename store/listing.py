@@ -40,12 +40,27 @@ def replaced_by(path: Path) -> frozenset[str]:
         except (duckdb.Error, OSError, ValueError) as exc:
             if not path.exists():
                 raise FileNotFoundError(str(path)) from exc
-            if isinstance(exc, duckdb.IOException) or (isinstance(exc, OSError) and exc.errno is not None):
+            if not is_damage(exc):
                 raise OSError(f"could not read the footer of {path}: {exc}") from exc
             raise ValueError(f"{path}: {str(exc).splitlines()[0]}") from exc
         names = frozenset(json.loads(found)) if found is not None else frozenset()
         _replaces_cache[key] = names
     return names
+
+
+def is_damage(exc: BaseException) -> bool:
+    """True when a read failed because of the file's bytes, not because of the system.
+
+    Arrow reports bad Parquet as ``ArrowInvalid`` (a ``ValueError``) or as an ``OSError`` without
+    an errno (decompression, thrift), DuckDB as any error but its ``IOException``. A real OS error
+    (missing file, permission, too many open files, I/O) carries an errno, or is DuckDB's
+    ``IOException``: it must neither get a healthy file quarantined nor its rows left out.
+    """
+    if isinstance(exc, OSError):
+        return exc.errno is None
+    if isinstance(exc, duckdb.IOException):
+        return False
+    return isinstance(exc, (ValueError, duckdb.Error))
 
 
 def _footer_value(path: Path, key: bytes) -> bytes | str | None:

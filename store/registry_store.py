@@ -32,7 +32,7 @@ import pyarrow.parquet as pq
 from filelock import FileLock, Timeout
 
 from store import duck, layout
-from store.compaction import is_damage
+from store.listing import is_damage
 from store.errors import MltuiError
 from store.reader import damaged_files, mark_damaged
 from store.registry_entities import ModelVersion, RegisteredModel, RegistryEvent, Stage

@@ -27,7 +27,7 @@ from typing import Any
 
 from store import liveness, run_index_file
 from store.bulk import collector_paused
-from store.catalog import Catalog
+from store.catalog import KEYS_BY_EXPERIMENT_SQL, Catalog
 from store.entities import Run, RunData, RunInfo, run_info
 from store.query.compile import Column
 from store.query.evaluate import Text, matching, ordered
@@ -53,11 +53,6 @@ _RUNS_SQL = (
 _METRICS_SQL = "SELECT run_id, key, last_value, first_value, min_value, max_value, count FROM metric_summaries"
 _TEXT_SQL = "SELECT run_id, key, value, TRY_CAST(value AS DOUBLE), lower(value) FROM {view}"
 _SUMMARY_FIELDS = ("last_value", "first_value", "min_value", "max_value", "count")
-# Every key an event of each experiment ever named (``catalog``'s rule, deleted runs and tags too).
-_KEYS_SQL = "\nUNION ALL ".join(
-    f"SELECT DISTINCT experiment_id, '{kind}', key FROM raw_{table}"
-    for kind, table in (("metrics", "metric_summaries"), ("params", "params"), ("tags", "tags"))
-)
 _COUNT_SQL = "SELECT " + " + ".join(f"(SELECT count(*) FROM {v})" for v in ("run_state", "metric_summaries", "params", "tags"))
 _SLOTS = 8  # sets of experiments searched; at most 2 * MAX_VALUES values held in all
 
@@ -153,11 +148,9 @@ class RunIndex:
         with self._lock:
             found = self._catalogs.get(wanted)
             if found is None:
-                kinds: dict[str, set[str]] = {"metrics": set(), "params": set(), "tags": set()}
-                for experiment_id, kind, key in self._keys:
-                    if wanted is None or experiment_id in wanted:
-                        kinds[kind].add(key)
-                found = self._catalogs[wanted] = Catalog(*(frozenset(kinds[k]) for k in ("metrics", "params", "tags")))
+                found = self._catalogs[wanted] = Catalog.of(
+                    (kind, key) for experiment_id, kind, key in self._keys if wanted is None or experiment_id in wanted
+                )
             return found
 
     def _info(self, at: int) -> RunInfo:
@@ -247,7 +240,7 @@ def _held() -> int:
 def read_rows(snap: Snapshot) -> RunIndexRows:
     """What a RunIndex of the snapshot's files is made of, read by DuckDB."""
     texts = [snap.fetch(_TEXT_SQL.format(view=view))[1] for view in ("params", "tags")]
-    return RunIndexRows(snap.fetch(_RUNS_SQL)[1], snap.fetch(_METRICS_SQL)[1], *texts, snap.fetch(_KEYS_SQL)[1])
+    return RunIndexRows(snap.fetch(_RUNS_SQL)[1], snap.fetch(_METRICS_SQL)[1], *texts, snap.fetch(KEYS_BY_EXPERIMENT_SQL)[1])
 
 
 def fits(snap: Snapshot, limit: int) -> bool:

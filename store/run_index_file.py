@@ -56,8 +56,8 @@ def path_of(root: Path) -> Path:
     return root / FOLDER / NAME
 
 
-def _relative(root: Path, files: Mapping[str, Sequence[Path]]) -> dict[str, list[str]]:
-    return {t: sorted(p.relative_to(root).as_posix() for p in files.get(t, ())) for t in TABLES}
+def _names(root: Path, paths: Sequence[Path]) -> list[str]:
+    return sorted(p.relative_to(root).as_posix() for p in paths)
 
 
 def _digest(body: bytes) -> int:
@@ -70,7 +70,7 @@ def save(root: Path, files: Mapping[str, Sequence[Path]], rows: RunIndexRows) ->
     this process cannot write (read-only, full) keeps its previous file: it is only a shortcut."""
     columns = [[list(c) for c in zip(*part)] if part else [[] for _ in range(width)] for part, width in zip(rows, _WIDTHS)]
     body = json.dumps(columns, ensure_ascii=False, separators=(",", ":")).encode()
-    header = {"format": FORMAT, "files": _relative(root, files), "digest": _digest(body)}
+    header = {"format": FORMAT, "files": {t: _names(root, files.get(t, ())) for t in TABLES}, "digest": _digest(body)}
     path = path_of(root)
     tmp: Path | None = None
     try:
@@ -104,9 +104,7 @@ def saved_digest(root: Path, files: Mapping[str, Sequence[Path]], experiment_ids
 def load(root: Path, digest: int) -> RunIndexRows | None:
     """The saved rows, or None when they are no longer those of ``digest`` or not sound."""
     try:
-        with open(path_of(root), "rb") as saved:
-            saved.readline()
-            body = saved.read()
+        _, body = _read(root)
         if _digest(body) != digest:
             return None
         parts = json.loads(body)
@@ -123,23 +121,29 @@ def _same_files(
     root: Path, saved: Mapping[str, list[str]], files: Mapping[str, Sequence[Path]], experiment_ids: Sequence[str] | None
 ) -> bool:
     wanted = None if experiment_ids is None else {f"{PARTITION_PREFIX}{e}" for e in experiment_ids}
-    listed = _relative(root, files)
     for table in TABLES:
         names = saved[table]
         if wanted is not None and table in RUN_TABLES:
             names = [n for n in names if n.split("/", 2)[1] in wanted]
-        if names != listed[table]:
+        listed = files.get(table, ())
+        # Counts first: a store being written to differs at once, before any path is compared.
+        if len(names) != len(listed) or names != _names(root, listed):
             return False
     return True
+
+
+def _read(root: Path) -> tuple[Any, bytes]:
+    """The saved file's header (parsed) and its rows' bytes."""
+    with open(path_of(root), "rb") as saved:
+        header = json.loads(saved.readline())
+        return header, saved.read()
 
 
 def problem(root: Path) -> str | None:
     """Why the saved file cannot be used by any listing, as ``doctor`` says it after "saved
     runs", or None: absent or sound."""
     try:
-        with open(path_of(root), "rb") as saved:
-            header = json.loads(saved.readline())
-            body = saved.read()
+        header, body = _read(root)
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as exc:
