@@ -12,8 +12,10 @@ import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 from itertools import repeat
+from typing import TYPE_CHECKING
 
-from store.entities import Metric
+if TYPE_CHECKING:
+    from store.entities import Metric
 
 
 @contextmanager
@@ -32,6 +34,8 @@ def collector_paused() -> Iterator[None]:
 def metric_points(key: str, run_id: str, values: list, timestamps: list, steps: list) -> list[Metric]:
     """One ``Metric`` per point, made as plain tuples of the class: NamedTuple's own ``__new__``
     is a Python function call per point, half the time of a million-point history."""
+    from store.entities import Metric  # not at import: ``mltui query`` pauses the collector without it
+
     n = len(values)
     rows = zip(repeat(key, n), values, timestamps, steps, repeat(run_id, n))
     with collector_paused():

@@ -24,12 +24,14 @@ import json
 import math
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from store.diff import RunDiff, same_value
 from store.errors import MltuiError, ValidationError
-from store.search import Columns
 from store.timefmt import iso_time, short_duration, short_time
+
+if TYPE_CHECKING:  # the diff's module only where a diff is exported
+    from store.diff import RunDiff
+    from store.search import Columns
 
 FORMATS = ("csv", "json", "markdown", "html")
 SUFFIXES = {".csv": "csv", ".json": "json", ".md": "markdown", ".markdown": "markdown", ".html": "html", ".htm": "html"}
@@ -105,6 +107,8 @@ def display(value: object, column: str = "") -> str:
 
 def varying_columns(table: Columns) -> list[str]:
     """Metric, param and tag columns whose values are not all the same among the rows."""
+    from store.diff import same_value
+
     out = []
     for name, values in table.items():
         if name.startswith(PREFIXES):
@@ -372,6 +376,8 @@ def _diff_cells(diff: RunDiff, row: Any, fmt_value: Callable[[object], str]) -> 
 
 def render_diff(diff: RunDiff, fmt: str) -> str:
     """A diff (``store.diff.diff_runs``) in one of FORMATS."""
+    from store.diff import same_value
+
     if fmt == "json":
         return json.dumps(diff_json(diff), indent=2, allow_nan=False) + "\n"
     labels = [run_label(diff, i) for i in range(len(diff.runs))]

@@ -19,7 +19,7 @@ from __future__ import annotations
 import functools
 import json
 import os
-import socket
+import platform
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 FORMAT_VERSION = 1
 MARKER = "mltui-store.json"
 PARTITION_PREFIX = "experiment_id="
-HOSTNAME = socket.gethostname()
+HOSTNAME = platform.node()  # the host name, as ``socket.gethostname()`` gives it, without loading sockets
 
 GLOBAL_TABLES = ("experiments", "experiment_tags")
 RUN_TABLES = ("runs", "params", "tags", "metrics", "metric_summaries")

@@ -13,8 +13,6 @@ import warnings
 from collections.abc import Iterable
 from pathlib import Path
 
-import duckdb
-
 from store import duck
 from store.layout import parquet_files
 
@@ -37,7 +35,7 @@ def replaced_by(path: Path) -> frozenset[str]:
     if names is None:
         try:
             found = _footer_value(path, REPLACES_KEY)
-        except (duckdb.Error, OSError, ValueError) as exc:
+        except (OSError, ValueError, *_duckdb_errors()) as exc:
             if not path.exists():
                 raise FileNotFoundError(str(path)) from exc
             if not is_damage(exc):
@@ -58,9 +56,16 @@ def is_damage(exc: BaseException) -> bool:
     """
     if isinstance(exc, OSError):
         return exc.errno is None
-    if isinstance(exc, duckdb.IOException):
+    duckdb = sys.modules.get("duckdb")  # not loaded: the error cannot be one of DuckDB's
+    if duckdb is not None and isinstance(exc, duckdb.IOException):
         return False
-    return isinstance(exc, (ValueError, duckdb.Error))
+    return isinstance(exc, (ValueError, *_duckdb_errors()))
+
+
+def _duckdb_errors() -> tuple[type[Exception], ...]:
+    """DuckDB's base error when the process has loaded DuckDB (else none of its errors can occur)."""
+    duckdb = sys.modules.get("duckdb")
+    return (duckdb.Error,) if duckdb is not None else ()
 
 
 def _footer_value(path: Path, key: bytes) -> bytes | str | None:
@@ -103,6 +108,10 @@ def visible_files(directory: Path, damaged: Iterable[Path] = ()) -> list[Path]:
     """
     files = _stable_listing(directory)
     skip = {p.name for p in damaged}
+    if len(files) < 2:
+        # A lone file replaces nothing listed: a compacted partition is read without opening a
+        # footer (or loading a Parquet reader at all); a damaged one is found by the read.
+        return [f for f in files if f.name not in skip]
     excluded: set[str] = set()
     for f in files:
         if f.name.endswith(MERGED_SUFFIX) and f.name not in skip:

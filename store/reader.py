@@ -34,8 +34,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import duckdb
-
 from store import duck, liveness
 from store.errors import MltuiError
 from store.layout import GLOBAL_TABLES, RUN_TABLES, check_store, partitions, table_dir
@@ -44,6 +42,7 @@ from store.schemas import COLUMNS, SUMMARY_COMBINE_SQL
 from store.state_cache import states
 
 if TYPE_CHECKING:
+    import duckdb
     import pyarrow as pa
 
 T = TypeVar("T")
@@ -378,6 +377,8 @@ class Snapshot:
     def _retried(self, attempt: Callable[[], T]) -> T:
         """``attempt()``, again on a fresh listing if a file vanished (a compaction replaced it)
         or is damaged."""
+        import duckdb  # loaded by the cursor already: a snapshot imports it at its first statement
+
         for tries in range(10):
             try:
                 return attempt()

@@ -8,42 +8,44 @@ search still lists the store's files first, so it sees what any process wrote be
 
 As the shared state tables do (``state_cache``), a set of files is read the second time a
 search reads it, never in a one-shot command, and only up to ``MAX_VALUES`` values (a run, a
-metric summary, a param or a tag count one each; ~35 MB at the limit): beyond that, loading costs
-more than DuckDB's planning saves and the memory is not worth it. A whole store's rows, up to
-``SAVED_MAX_VALUES``, are saved for the next process (``run_index_file``), whose first search of
-the same files loads them without opening DuckDB; ``mltui compact`` saves them too. What depends
-on the clock rather than the files (a run's CRASHED status, a running run's duration) is derived
-at each search.
+metric summary, a param or a tag count one each): beyond that, reading them through DuckDB costs
+more than its planning saves. A whole store's runs are then saved for the next process
+(``run_index_file``), whose first search of the same files loads them without opening DuckDB;
+``mltui compact`` saves them too. What depends on the clock rather than the files (a run's
+CRASHED status, a running run's duration) is derived at each search.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from store import liveness, run_index_file
 from store.bulk import collector_paused
 from store.catalog import KEYS_BY_EXPERIMENT_SQL, Catalog
-from store.entities import Run, RunData, RunInfo, run_info
 from store.query.compile import Column
 from store.query.evaluate import Text, matching, ordered
 from store.query.nodes import Node, SortKey
 from store.reader import Snapshot
-from store.run_index_file import RunIndexRows
+from store.run_index_file import RUN_FIELDS, RunIndexData
 from store.state_cache import states
 
+if TYPE_CHECKING:  # made only for ``Client.search_runs``: ``mltui query`` never loads them
+    from store.entities import Run, RunInfo
+
+# Runs held in memory, and saved for the next process, up to this many values (~20,000 runs of a
+# few metrics and params). Beyond it, a search in DuckDB of a new process (~0.2 s at 100,000
+# runs) costs less than loading them and making each run's data (~0.3 s), and sorts faster.
 MAX_VALUES = 100_000
-# Saved for the next process up to this many: parsing and indexing them costs ~2 us a value, so
-# beyond it a first search in DuckDB (~30-45 ms, growing slowly with the store) is cheaper.
-SAVED_MAX_VALUES = 10_000
 
 # What a RunInfo holds, in RunInfo's order (``search.RUN_INFO_COLUMNS``), then the experiment.
 _INFO = ("run_id", "run_name", "experiment_id", "status", "start_time", "end_time", "lifecycle_stage",
          "artifact_uri", "user_id", "host", "pid", "experiment")
+_RUN_INFO_FIELDS = _INFO.index("experiment")
 _TEXT_ATTRIBUTES = ("run_id", "run_name", "experiment", "experiment_id", "user_id", "host", "artifact_uri")
 _RUNS_SQL = (
     f"SELECT {', '.join(_INFO)}, "
@@ -52,41 +54,34 @@ _RUNS_SQL = (
 )
 _METRICS_SQL = "SELECT run_id, key, last_value, first_value, min_value, max_value, count FROM metric_summaries"
 _TEXT_SQL = "SELECT run_id, key, value, TRY_CAST(value AS DOUBLE), lower(value) FROM {view}"
+_VIEWS = ("metric_summaries", "params", "tags")  # RunData's metrics, params and tags
 _SUMMARY_FIELDS = ("last_value", "first_value", "min_value", "max_value", "count")
 _COUNT_SQL = "SELECT " + " + ".join(f"(SELECT count(*) FROM {v})" for v in ("run_state", "metric_summaries", "params", "tags"))
 _SLOTS = 8  # sets of experiments searched; at most 2 * MAX_VALUES values held in all
 
 
 class RunIndex:
-    """The runs of one set of files: positions in the store's default order (newest first).
-    ``rows``: ``read_rows`` of a snapshot, or as saved by ``run_index_file``."""
+    """The runs of one set of files: positions in the store's default order (newest first),
+    held column by column. ``data``: ``read_data`` of a snapshot, or as saved by
+    ``run_index_file``; what only some searches need (a column's pairs, each run's dicts of
+    metrics, params and tags) is made the first time one asks for it."""
 
-    def __init__(self, root: Path, rows: RunIndexRows) -> None:
+    def __init__(self, root: Path, data: RunIndexData) -> None:
         self.root = root
-        self.infos = runs = rows.runs
-        self.size = len(runs)
-        position = {row[0]: i for i, row in enumerate(runs)}
-        self.metrics: list[dict[str, float]] = [{} for _ in runs]
-        self.params: list[dict[str, str]] = [{} for _ in runs]
-        self.tags: list[dict[str, str]] = [{} for _ in runs]
-        self._long: dict[tuple[str, str], list[tuple[int, Any]]] = {}
-        for row in rows.metrics:
-            at = position.get(row[0])
-            if at is not None:
-                self.metrics[at][row[1]] = row[2]
-                self._long.setdefault(("metric_summaries", row[1]), []).append((at, row[2:]))
-        for view, data, texts in (("params", self.params, rows.params), ("tags", self.tags, rows.tags)):
-            for run_id, key, value, number, lowered in texts:
-                at = position.get(run_id)
-                if at is not None:
-                    data[at][key] = value
-                    self._long.setdefault((view, key), []).append((at, Text(value, number, lowered)))
-        self.values = self.size + sum(map(len, self._long.values()))
-        self.running = [at for at, row in enumerate(runs) if row[3] == "RUNNING"]
-        self._keys = rows.keys
+        self.info = data.runs  # ``_INFO`` then the text attributes' readings, a column each
+        self.size = data.size
+        # (view, key) -> the runs' positions, then the fields (``run_index_file.LONG_FIELDS``)
+        self._long = {(view, key): columns for view, key, _, columns in data.long}
+        self.values = self.size + sum(count for _, _, count, _ in data.long)
+        self.running = [at for at, status in enumerate(self.info[3]) if status == "RUNNING"]
+        self._keys = data.keys
         self._catalogs: dict[tuple[str, ...] | None, Catalog] = {}
         self.saved: tuple[Path, int] | None = None  # (store, digest) when loaded from ``run_index_file``
+        self._info_of: list[list[Any]] | None = None
         self._run_infos: dict[int, RunInfo] = {}  # made when first returned; frozen: shared by every search
+        self._searched = False  # see ``_data_of``
+        self._maps: tuple[list[tuple[str, dict[int, Any]]], ...] | None = None  # see ``_by_key``
+        self._runs_data: tuple[dict[int, dict[str, Any]], ...] | None = None  # see ``_by_run``
         self._scopes: dict[tuple[tuple[str, ...], tuple[str, ...] | None], list[int]] = {}
         self._columns: dict[tuple[str, str | None, str], list[tuple[int, Any]]] = {}
         self._lock = threading.Lock()
@@ -99,20 +94,35 @@ class RunIndex:
                 found = self._columns[(view, key, field)] = self._read(view, key, field)
             return found
 
+    def positions(self, view: str, key: str) -> list[int]:
+        """The runs that have a value of a long view's key."""
+        columns = self._long.get((view, key))
+        return columns[0] if columns is not None else []
+
+    def _field(self, view: str, key: str | None, field: str) -> tuple[list[int], list[Any]]:
+        """The runs that have a value of a long view's key, and their values of ``field`` (a
+        summary's, or for a param or tag its text)."""
+        columns = self._long.get((view, key))  # type: ignore[arg-type]
+        if columns is None:
+            return [], []
+        return columns[0], columns[1 + (_SUMMARY_FIELDS.index(field) if view == "metric_summaries" else 0)]
+
     def _read(self, view: str, key: str | None, field: str) -> list[tuple[int, Any]]:
         if view == "metric_summaries":
-            i = _SUMMARY_FIELDS.index(field)
-            return [(at, s[i]) for at, s in self._long.get((view, key), ()) if s[i] is not None]  # type: ignore[arg-type]
+            positions, values = self._field(view, key, field)
+            pairs = list(zip(positions, values))
+            return [(at, v) for at, v in pairs if v is not None] if None in values else pairs
         if view != "runs":
-            return self._long.get((view, key), [])  # type: ignore[arg-type]
+            columns = self._long.get((view, key))  # type: ignore[arg-type]
+            return list(zip(columns[0], map(Text, columns[1], columns[2], columns[3]))) if columns else []
+        j = _INFO.index(field)
         if field in _TEXT_ATTRIBUTES:
             i = len(_INFO) + 2 * _TEXT_ATTRIBUTES.index(field)
-            j = _INFO.index(field)
-            return [(at, Text(r[j], r[i], r[i + 1])) for at, r in enumerate(self.infos) if r[j] is not None]
-        j = _INFO.index(field)
-        return [(at, r[j]) for at, r in enumerate(self.infos) if r[j] is not None]
+            readings = zip(self.info[j], self.info[i], self.info[i + 1])
+            return [(at, Text(*r)) for at, r in enumerate(readings) if r[0] is not None]
+        return [(at, v) for at, v in enumerate(self.info[j]) if v is not None]
 
-    def search(
+    def matched(
         self,
         node: Node | None,
         sort: list[SortKey],
@@ -120,8 +130,8 @@ class RunIndex:
         experiment_ids: list[str] | None,
         max_results: int | None,
         text: str = "",
-    ) -> list[Run]:
-        """Runs matching a resolved filter, sorted, as the SQL search returns them."""
+    ) -> Matched:
+        """The runs matching a resolved filter, sorted, as the SQL search returns them."""
         live = _Live(self)
         found = self._scope(stages, experiment_ids)
         if node is not None:
@@ -131,16 +141,87 @@ class RunIndex:
             found = ordered(found, sort, live)
         if max_results is not None:
             found = found[:max_results]
-        crashed = live.status()
-        metrics, params, tags = self.metrics, self.params, self.tags
+        return Matched(found, live)
+
+    def runs(self, matched: Matched) -> list[Run]:
+        """The matched runs as ``Client.search_runs`` returns them."""
+        from store.entities import Run, RunData
+
+        found, crashed = matched.positions, matched.live.status()
         with collector_paused():
+            data = self._data_of(found)
             return [
-                Run(
-                    replace(self._info(at), status=crashed[at]) if at in crashed else self._info(at),
-                    RunData(metrics[at].copy(), params[at].copy(), tags[at].copy()),
+                Run(replace(self._info(at), status=crashed[at]) if at in crashed else self._info(at), RunData(*d))
+                for at, d in zip(found, data)
+            ]
+
+    def _data_of(self, found: list[int]) -> list[tuple[dict[str, Any], ...]]:
+        """The metrics (last values), params and tags of the runs at ``found``, new dicts each.
+
+        Copied from every run's dicts, made once, from the second search on; a process's first
+        search looks them up key by key instead (a map per key, made at C speed), unless that
+        takes more lookups than there are values (many keys each few runs have)."""
+        first, self._searched = not self._searched, True
+        if first and len(found) * len(self._long) <= self.values:
+            metrics, params, tags = self._by_key()
+            return [
+                (
+                    {key: m[at] for key, m in metrics if at in m},
+                    {key: m[at] for key, m in params if at in m},
+                    {key: m[at] for key, m in tags if at in m},
                 )
                 for at in found
             ]
+        metrics, params, tags = self._by_run()
+        empty: dict[str, Any] = {}  # copied, never changed
+        return [
+            (metrics.get(at, empty).copy(), params.get(at, empty).copy(), tags.get(at, empty).copy()) for at in found
+        ]
+
+    def _by_key(self) -> tuple[list[tuple[str, dict[int, Any]]], ...]:
+        """For metrics, params and tags: each key with its runs' values by position."""
+        with self._lock:
+            if self._maps is None:
+                maps: dict[str, list[tuple[str, dict[int, Any]]]] = {view: [] for view in _VIEWS}
+                for (view, key), columns in self._long.items():  # a metric's last value, a text
+                    maps[view].append((key, dict(zip(columns[0], columns[1]))))
+                self._maps = tuple(maps[view] for view in _VIEWS)
+            return self._maps
+
+    def _by_run(self) -> tuple[dict[int, dict[str, Any]], ...]:
+        """For metrics, params and tags: each run's keys and values, by position."""
+        with self._lock:
+            if self._runs_data is None:
+                data: dict[str, dict[int, dict[str, Any]]] = {view: {} for view in _VIEWS}
+                for (view, key), columns in self._long.items():
+                    of_run = data[view]
+                    for at, value in zip(columns[0], columns[1]):
+                        values = of_run.get(at)
+                        if values is None:
+                            values = of_run[at] = {}
+                        values[key] = value
+                self._runs_data = tuple(data[view] for view in _VIEWS)
+            return self._runs_data
+
+    def wide(self, matched: Matched, fields: Sequence[tuple[str, str | None, str]]) -> list[list[Any]]:
+        """One list per ``(view, key, field)`` of the matched runs' values (None where a run has
+        none), as the wide table of ``search.runs_columns`` holds them: attributes of ``runs``
+        (status and duration as of now), a metric summary's field, a param's or tag's text."""
+        found, live = matched.positions, matched.live
+        out = []
+        for view, key, field in fields:
+            if view == "runs" and field == "status":
+                crashed, statuses = live.status(), self.info[3]
+                out.append([crashed.get(at, statuses[at]) for at in found])
+            elif view == "runs" and field == "duration":
+                out.append([live.duration(at) for at in found])
+            elif view == "runs":
+                values = self.info[_INFO.index(field)]
+                out.append([values[at] for at in found])
+            else:
+                by_run = dict(zip(*self._field(view, key, field)))
+                out.append([by_run.get(at) for at in found])
+        return out
 
     def catalog(self, experiment_ids: list[str] | None) -> Catalog:
         """The keys of these experiments (all: None), as ``catalog.catalog`` reads them."""
@@ -154,10 +235,18 @@ class RunIndex:
             return found
 
     def _info(self, at: int) -> RunInfo:
+        from store.entities import run_info
+
         found = self._run_infos.get(at)
         if found is None:
-            found = self._run_infos[at] = run_info(self.root, self.infos[at])
+            found = self._run_infos[at] = run_info(self.root, [column[at] for column in self._info_columns()])
         return found
+
+    def _info_columns(self) -> list[list[Any]]:
+        """The columns a RunInfo is made of (read once from saved columns)."""
+        if self._info_of is None:
+            self._info_of = [self.info[j] for j in range(_RUN_INFO_FIELDS)]
+        return self._info_of
 
     def _scope(self, stages: list[str], experiment_ids: list[str] | None) -> list[int]:
         """Positions of the runs in these lifecycle stages and experiments (all: None)."""
@@ -165,11 +254,20 @@ class RunIndex:
         with self._lock:
             found = self._scopes.get(key)
             if found is None:
-                wanted = set(experiment_ids) if experiment_ids is not None else None
-                found = self._scopes[key] = [
-                    at for at, r in enumerate(self.infos) if r[6] in stages and (wanted is None or r[2] in wanted)
-                ]
+                stage_of, experiment_of = self.info[6], self.info[2]
+                found = [at for at, stage in enumerate(stage_of) if stage in stages]
+                if experiment_ids is not None:
+                    wanted = set(experiment_ids)
+                    found = [at for at in found if experiment_of[at] in wanted]
+                self._scopes[key] = found
             return found
+
+
+class Matched(NamedTuple):
+    """A search's answer: positions in the index, in order, and the statuses it saw."""
+
+    positions: list[int]
+    live: _Live
 
 
 class _Live:
@@ -187,14 +285,13 @@ class _Live:
 
     def status(self) -> dict[int, str]:
         """Positions of running runs whose process is gone: CRASHED."""
-        infos = self.index.infos
         if not self.index.running:
             return {}
-        beats = self._heartbeats()
+        beats, run_ids, hosts = self._heartbeats(), self.index.info[0], self.index.info[9]
         return {
             at: "CRASHED"
             for at in self.index.running
-            if infos[at][9] is not None and not beats.get(infos[at][0], (False, 0))[0]
+            if hosts[at] is not None and not beats.get(run_ids[at], (False, 0))[0]
         }
 
     def values(self, col: Column) -> list[tuple[int, Any]]:
@@ -203,24 +300,26 @@ class _Live:
             return self.index.column(col.long_view[0], col.key, field)
         if field == "status":
             crashed = self.status()
-            return [(at, crashed.get(at, r[3])) for at, r in enumerate(self.index.infos) if r[3] is not None]
+            return [(at, crashed.get(at, s)) for at, s in enumerate(self.index.info[3]) if s is not None]
         if field == "duration":
-            return [(at, d) for at, d in enumerate(map(self._duration, self.index.infos)) if d is not None]
+            return [(at, d) for at, d in enumerate(map(self.duration, range(self.size))) if d is not None]
         return self.index.column("runs", None, field)
 
     def present(self, col: Column) -> set[int]:
         assert col.long_view is not None and col.key is not None
-        return {at for at, _ in self.index._long.get((col.long_view[0], col.key), ())}
+        return set(self.index.positions(col.long_view[0], col.key))
 
-    def _duration(self, r: tuple) -> int | None:
-        run_id, status, start, end, host = r[0], r[3], r[4], r[5], r[9]
+    def duration(self, at: int) -> int | None:
+        """The duration in ms of the run at ``at``, derived as the ``runs`` view does."""
+        info = self.index.info
+        status, start, end, host = info[3][at], info[4][at], info[5][at], info[9][at]
         if start is None:
             return None
         if end is not None:
             return end - start
         if status != "RUNNING":
             return None
-        beat = self._heartbeats().get(run_id)
+        beat = self._heartbeats().get(info[0][at])
         if host is None or (beat is not None and beat[0]):
             return int(time.time() * 1000) - start
         return beat[1] - start if beat is not None else None
@@ -237,10 +336,32 @@ def _held() -> int:
     return sum(index.values for index in held.values())
 
 
-def read_rows(snap: Snapshot) -> RunIndexRows:
+def read_data(snap: Snapshot) -> RunIndexData:
     """What a RunIndex of the snapshot's files is made of, read by DuckDB."""
-    texts = [snap.fetch(_TEXT_SQL.format(view=view))[1] for view in ("params", "tags")]
-    return RunIndexRows(snap.fetch(_RUNS_SQL)[1], snap.fetch(_METRICS_SQL)[1], *texts, snap.fetch(KEYS_BY_EXPERIMENT_SQL)[1])
+    runs = snap.fetch(_RUNS_SQL)[1]
+    position = {row[0]: at for at, row in enumerate(runs)}
+    long: dict[tuple[str, str], list[list[Any]]] = {}
+    with collector_paused():
+        for view, sql in (
+            ("metric_summaries", _METRICS_SQL),
+            ("params", _TEXT_SQL.format(view="params")),
+            ("tags", _TEXT_SQL.format(view="tags")),
+        ):
+            width = 1 + run_index_file.LONG_FIELDS[view]
+            for run_id, key, *values in snap.fetch(sql)[1]:
+                at = position.get(run_id)
+                if at is not None:
+                    columns = long.setdefault((view, key), [[] for _ in range(width)])
+                    columns[0].append(at)
+                    for column, value in zip(columns[1:], values):
+                        column.append(value)
+        runs_columns = [list(c) for c in zip(*runs)] if runs else [[] for _ in range(RUN_FIELDS)]
+    return RunIndexData(
+        len(runs),
+        runs_columns,
+        [(view, key, len(columns[0]), columns) for (view, key), columns in long.items()],
+        snap.fetch(KEYS_BY_EXPERIMENT_SQL)[1],
+    )
 
 
 def fits(snap: Snapshot, limit: int) -> bool:
@@ -285,10 +406,10 @@ def _saved_index(snap: Snapshot) -> RunIndex | None:
     if held is not None:
         return held
     with collector_paused():
-        rows = run_index_file.load(snap.root, digest)
-        if rows is None:
+        data = run_index_file.load(snap.root, digest)
+        if data is None:
             return None
-        index = RunIndex(snap.root, rows)
+        index = RunIndex(snap.root, data)
     index.saved = (snap.root, digest)
     return index
 
@@ -312,17 +433,16 @@ def _read_index(snap: Snapshot) -> RunIndex | None:
     saved for the next process."""
     if not fits(snap, MAX_VALUES):
         return None
-    with collector_paused():
-        rows = read_rows(snap)
-        index = RunIndex(snap.root, rows)
-    if snap.experiment_ids is None and index.values <= SAVED_MAX_VALUES:
-        run_index_file.save(snap.root, snap.files, rows)
+    data = read_data(snap)
+    index = RunIndex(snap.root, data)
+    if snap.experiment_ids is None:
+        run_index_file.save(snap.root, snap.files, data)
     return index
 
 
 def save_index(root: Path) -> None:
     """Save the rows of the whole store's runs for the next process's first search (after a
-    compaction), up to ``SAVED_MAX_VALUES`` values."""
+    compaction), up to ``MAX_VALUES`` values."""
     with Snapshot(root, share=False) as snap:  # as if unread: the next search is the first
-        if fits(snap, SAVED_MAX_VALUES):
-            run_index_file.save(root, snap.files, read_rows(snap))
+        if fits(snap, MAX_VALUES):
+            run_index_file.save(root, snap.files, read_data(snap))

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from store.catalog import Catalog, catalog
 from store.view_type import ViewType
 from store.errors import NotFound, ValidationError
-from store.query import filter_node, needs_catalog, sort_keys, where
+from store.query import compile_filter, filter_node, needs_catalog, sort_keys, where
 from store.query import order_by as compile_order
 from store.query.compile import SUMMARY_COLUMNS
 from store.reader import Snapshot
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from store.entities import Run
+    from store.run_index import Matched, RunIndex
 
 RUN_COLUMNS = ("run_id", "run_name", "experiment", "status", "start_time", "end_time", "duration", "user_id")
 # What a RunInfo holds (``Client.search_runs``).
@@ -89,17 +90,18 @@ def _check_max_results(max_results: int | None) -> None:
         raise ValidationError(f"invalid max_results {max_results!r}: expected a number >= 0")
 
 
-def search_in_memory(
+def find_in_memory(
     snap: Snapshot,
     query: str,
     experiment_ids: Sequence[str] | None,
     view_type: ViewType,
     order_by: Sequence[str] | None,
     max_results: int | None,
-) -> list[Run] | None:
-    """``Client.search_runs``' answer from the runs the process holds in memory for the
-    snapshot's files (``run_index``), or None when it holds none: search in DuckDB then.
-    Names resolve as in ``search_sql`` with ``strict=False``."""
+    strict: bool,
+) -> tuple[RunIndex, Matched] | None:
+    """The runs ``search_sql`` would select, found in the runs held in memory for the snapshot's
+    files (or saved for them: ``run_index_file``), or None when there are none: search in DuckDB
+    then. ``index.runs(matched)`` makes them ``Client.search_runs``' answer."""
     from store.run_index import index_for
 
     index = index_for(snap)
@@ -107,10 +109,12 @@ def search_in_memory(
         return None
     _check_max_results(max_results)
     ids = list(experiment_ids) if experiment_ids is not None else None
-    known = _keys_for(query, order_by, False, lambda: index.catalog(ids))
-    node = filter_node(query, known, strict=False) if query.strip() else None
-    keys = sort_keys(list(order_by), known, strict=False) if order_by else []
-    return index.search(node, keys, _STAGES[ViewType(view_type)], ids, max_results, query)
+    known = _keys_for(query, order_by, strict, lambda: index.catalog(ids))
+    node = filter_node(query, known, strict) if query.strip() else None
+    if node is not None:
+        compile_filter(node, query)  # a filter's errors before the sort's, as ``search_sql`` raises them
+    keys = sort_keys(list(order_by), known, strict) if order_by else []
+    return index, index.matched(node, keys, _STAGES[ViewType(view_type)], ids, max_results, query)
 
 
 def search_run_ids(
@@ -175,13 +179,50 @@ def runs_columns(
     aggregates: dict[str, str] | None = None,
 ) -> Columns:
     """The same table as ``runs_table``, as Python lists: what the exports and ``mltui query``
-    print, got without importing pyarrow (most of a cold command's time)."""
-    sql, bound, names = _wide_select(snap, query, experiment_ids, view_type, order_by, max_results, aggregates)
+    print, got without importing pyarrow (most of a cold command's time). From the runs saved
+    or held in memory for the snapshot's files when there are (``run_index``): a compacted
+    store's ``mltui query`` then opens no DuckDB either."""
+    chosen = _aggregates(aggregates)
+    in_memory = find_in_memory(snap, query, experiment_ids, view_type, order_by, max_results, strict=True)
+    if in_memory is not None:
+        index, matched = in_memory
+        names, fields = list(RUN_COLUMNS), [("runs", None, c) for c in RUN_COLUMNS]
+        known = index.catalog(list(experiment_ids) if experiment_ids is not None else None)
+        for prefix, view, keys, value_of in _pivots(known, chosen):
+            names += [f"{prefix}.{key}" for key in keys]
+            fields += [(view, key, value_of(key)) for key in keys]
+        return _present(names, index.wide(matched, fields))
+    sql, bound, names = _wide_select(snap, query, experiment_ids, view_type, order_by, max_results, chosen)
     _, rows = snap.fetch(sql, bound)
-    if not rows:
+    return _present(names, [list(c) for c in zip(*rows)])
+
+
+def _present(names: list[str], columns: list[list[Any]]) -> Columns:
+    """A wide table's columns by name, without the key columns no run has a value in."""
+    if not columns or not columns[0]:
         return {n: [] for n in RUN_COLUMNS}
-    columns = dict(zip(names, map(list, zip(*rows))))
-    return {n: v for n, v in columns.items() if n in RUN_COLUMNS or any(x is not None for x in v)}
+    return {n: v for n, v in zip(names, columns) if n in RUN_COLUMNS or any(x is not None for x in v)}
+
+
+def _aggregates(aggregates: dict[str, str] | None) -> dict[str, str]:
+    """``aggregates`` checked: a metric key's summary to show instead of its last value."""
+    chosen = dict(aggregates or {})
+    for key, func in chosen.items():
+        if func not in SUMMARY_COLUMNS:
+            raise ValidationError(
+                f"invalid aggregate {func!r} for {key!r}: expected one of {', '.join(SUMMARY_COLUMNS)}"
+            )
+    return chosen
+
+
+def _pivots(known: Catalog, chosen: dict[str, str]) -> list[tuple[str, str, list[str], Callable[[str], str]]]:
+    """The wide table's columns after RUN_COLUMNS, by section: its prefix, the long view it comes
+    from, the section's keys in order (system tags left out), and each key's field."""
+    return [
+        ("metrics", "metric_summaries", sorted(known.metrics), lambda key: SUMMARY_COLUMNS[chosen.get(key, "last")]),
+        ("params", "params", sorted(known.params), lambda _key: "value"),
+        ("tags", "tags", sorted(k for k in known.tags if not k.startswith(SYSTEM_TAG_PREFIX)), lambda _key: "value"),
+    ]
 
 
 def without_empty_columns(table: pa.Table) -> pa.Table:
@@ -222,24 +263,14 @@ def _wide_select(
     later searches join. Keys are bound as values: a key's text never becomes SQL. Columns of
     keys no matched run has come back all null, and the callers drop them.
     """
-    chosen = dict(aggregates or {})
-    for key, func in chosen.items():
-        if func not in SUMMARY_COLUMNS:
-            raise ValidationError(
-                f"invalid aggregate {func!r} for {key!r}: expected one of {', '.join(SUMMARY_COLUMNS)}"
-            )
+    chosen = _aggregates(aggregates)
     ids = list(experiment_ids) if experiment_ids is not None else None
     known = catalog(snap, ids)
     sql, params = search_sql(snap, query, experiment_ids, view_type, order_by, max_results, RUN_COLUMNS)
     names = list(RUN_COLUMNS)
     select = [f"x.{c}" if c != "duration" else "x.duration::BIGINT" for c in RUN_COLUMNS]
     joins: list[str] = []
-    for alias, view, prefix, keys, value_of in (
-        ("m", "metric_summaries", "metrics", known.metrics, lambda key: SUMMARY_COLUMNS[chosen.get(key, "last")]),
-        ("p", "params", "params", known.params, lambda _key: "value"),
-        ("t", "tags", "tags", {k for k in known.tags if not k.startswith(SYSTEM_TAG_PREFIX)}, lambda _key: "value"),
-    ):
-        ordered = sorted(keys)
+    for alias, (prefix, view, ordered, value_of) in zip("mpt", _pivots(known, chosen)):
         if not ordered:
             continue
         pivots = ", ".join(

@@ -36,6 +36,19 @@ def test_store_sources_import_no_ui_libraries() -> None:
     assert offenders == []
 
 
+def _query(store_path: Path, *args: str) -> tuple[str, list[str]]:
+    """A fresh `mltui query` process's output, and which of the heavy libraries it loaded."""
+    code = (
+        "import json, sys; from cli import main\n"
+        f"try:\n    main(['--store', {str(store_path)!r}, 'query', *{list(args)!r}])\n"
+        "except SystemExit:\n    pass\n"
+        "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules} & "
+        "{'pyarrow', 'pandas', 'numpy', 'rich', 'textual', 'duckdb'})), file=sys.stderr)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    return out.stdout, json.loads(out.stderr.strip().splitlines()[-1])
+
+
 def test_query_command_loads_no_arrow_pandas_or_rich(tmp_path: Path) -> None:
     """`mltui query` in a pipe starts lean: pyarrow (and the pandas and numpy it drags in) and
     rich cost a cold command more than the query itself, and it needs none of them."""
@@ -46,13 +59,33 @@ def test_query_command_loads_no_arrow_pandas_or_rich(tmp_path: Path) -> None:
     client.log_metric(run, "accuracy", 0.95)
     client.set_terminated(run)
     client.flush()
-    code = (
-        "import json, sys; from cli import main\n"
-        f"try:\n    main(['--store', {str(tmp_path / 'mlstore')!r}, 'query', 'accuracy > 0.9', '--format', 'csv'])\n"
-        "except SystemExit:\n    pass\n"
-        "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in "
-        "('pyarrow', 'pandas', 'numpy', 'rich', 'textual'))), file=sys.stderr)"
-    )
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
-    assert "lean" in out.stdout
-    assert json.loads(out.stderr.strip().splitlines()[-1]) == []
+    out, loaded = _query(tmp_path / "mlstore", "accuracy > 0.9", "--format", "csv")
+    assert "lean" in out
+    assert loaded == ["duckdb"]
+
+
+def test_query_on_a_compacted_store_loads_no_duckdb(tmp_path: Path) -> None:
+    """After `mltui compact`, `mltui query` answers from the runs it saved without importing
+    DuckDB (60-95 ms of a cold command), and prints what DuckDB prints once they are gone."""
+    import store
+    from store import run_index_file
+    from store.compaction import compact
+
+    root = tmp_path / "mlstore"
+    client = store.Client(root)
+    for i in range(6):
+        run = client.create_run(run_name=f"run-{i}").info.run_id
+        client.log_param(run, "lr", str(0.1 * i))
+        client.set_tag(run, "team", "vision" if i % 2 else "nlp")
+        client.log_metric(run, "accuracy", 0.8 + i / 50)
+        client.set_terminated(run, "FINISHED" if i != 3 else "FAILED")
+    client.flush()
+    compact(root)
+    args = ("accuracy > 0.83 AND status != 'FAILED'", "--sort", "lr:desc", "--format", "json")
+    saved, loaded = _query(root, *args)
+    assert loaded == []
+    assert [r["run_name"] for r in json.loads(saved)] == ["run-5", "run-4", "run-2"]
+    run_index_file.path_of(root).unlink()
+    read, loaded = _query(root, *args)
+    assert loaded == ["duckdb"]
+    assert read == saved

@@ -194,10 +194,13 @@ def test_a_merged_file_the_system_cannot_read_fails_the_read(store_path: Path, m
     from store import listing
     from store.errors import MltuiError
 
-    small_files(store_path, runs=2, flushes=3)
+    run_id = next(iter(small_files(store_path, runs=2, flushes=3)))
     compact(store_path)
+    client = store.Client(store_path)
+    client.log_metric(run_id, "late", 1.0)  # a file beside the merged one: its footer is read
+    client.flush()
     merged = sorted((store_path / "metrics").rglob(f"*{listing.MERGED_SUFFIX}"))
-    assert merged
+    assert merged and len(list(merged[0].parent.glob("*.parquet"))) == 2
     monkeypatch.setattr(listing, "_replaces_cache", {})
 
     def refused(path: Path, key: bytes) -> None:

@@ -22,9 +22,9 @@ import store
 from store import liveness, run_index, run_index_file
 from store.compaction import compact
 from store.entities import Run, ViewType
-from store.errors import QueryError
+from store.errors import MltuiError, QueryError
 from store.reader import Snapshot
-from store.search import RUN_INFO_COLUMNS, search_in_memory, search_sql
+from store.search import RUN_INFO_COLUMNS, find_in_memory, runs_columns, search_sql
 from store.state_cache import states
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,7 +66,7 @@ def indexes(client: store.Client) -> dict[tuple[str, ...] | None, tuple[run_inde
     """For each searched set of experiments: the runs read by DuckDB for it, and the whole
     store's runs as saved on disk for the next process (``run_index_file``) and loaded back."""
     with client.snapshot() as whole:
-        run_index_file.save(client.root, whole.files, run_index.read_rows(whole))
+        run_index_file.save(client.root, whole.files, run_index.read_data(whole))
     found = {}
     for scope in (None, ["1"], ["2", "3"]):
         with client.snapshot(scope) as snap:
@@ -74,7 +74,7 @@ def indexes(client: store.Client) -> dict[tuple[str, ...] | None, tuple[run_inde
             saved = run_index_file.load(client.root, digest) if digest is not None else None
             assert saved is not None
             key = tuple(scope) if scope is not None else None
-            found[key] = (run_index.RunIndex(client.root, run_index.read_rows(snap)),
+            found[key] = (run_index.RunIndex(client.root, run_index.read_data(snap)),
                           run_index.RunIndex(client.root, saved))
     return found
 
@@ -95,8 +95,9 @@ def _answers(client: store.Client, indexes: dict, query: str, order_by: list[str
                     found = client._runs_of(snap, sql, params)
                 else:
                     run_index._cache[slot] = (key, index)
-                    found = search_in_memory(snap, query, experiments, view, order_by, limit)
-                    assert found is not None
+                    in_memory = find_in_memory(snap, query, experiments, view, order_by, limit, strict=False)
+                    assert in_memory is not None
+                    found = in_memory[0].runs(in_memory[1])
                 answers.append(_plain(found))
             except QueryError as exc:
                 answers.append(f"QueryError: {exc}")
@@ -137,20 +138,63 @@ sorts = st.lists(
 )
 
 
+SEARCHES = {
+    "query": queries,
+    "order_by": sorts,
+    "view": st.sampled_from(list(ViewType)),
+    "limit": st.one_of(st.none(), st.integers(0, 6)),
+    "scope": st.sampled_from([None, ["1"], ["2", "3"]]),
+}
+
+
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(
-    query=queries,
-    order_by=sorts,
-    view=st.sampled_from(list(ViewType)),
-    limit=st.one_of(st.none(), st.integers(0, 6)),
-    scope=st.sampled_from([None, ["1"], ["2", "3"]]),
-)
+@given(**SEARCHES)
 def test_memory_and_duckdb_answer_alike(client: store.Client, indexes: dict, query: str, order_by: list[str],
                                         view: ViewType, limit: int | None, scope: list[str] | None) -> None:
     """Any query, sort, view, limit and experiments: the same runs in the same order (or the
     same error) from memory, read or saved, as from DuckDB, on values chosen to tell them apart."""
     from_duckdb, from_memory, from_disk = _answers(client, indexes, query, order_by or None, view, limit, scope)
     event("error" if isinstance(from_duckdb, str) else "no run" if not from_duckdb else "runs")
+    assert from_memory == from_duckdb
+    assert from_disk == from_duckdb
+
+
+def _wide_answers(client: store.Client, indexes: dict, query: str, order_by: list[str] | None, view: ViewType,
+                  limit: int | None, experiments: list[str] | None, aggregates: dict[str, str]) -> list[object]:
+    """``mltui query``'s wide table of the same search from DuckDB, from the runs read into
+    memory and from the runs saved on disk: columns (a running run's duration, which moves with
+    the clock, left out), or the error's message."""
+    answers: list[object] = []
+    with client.snapshot(experiments) as snap:
+        slot = (snap.root, tuple(experiments) if experiments is not None else None)
+        key = tuple(tuple(snap.files.get(t, ())) for t in run_index_file.TABLES)
+        for index in (None, *indexes[slot[1]]):
+            run_index._cache[slot] = (key, index)  # None: no runs in memory, DuckDB answers
+            try:
+                table = runs_columns(snap, query, experiments, view, order_by, limit, aggregates)
+            except MltuiError as exc:
+                answers.append(f"{type(exc).__name__}: {exc}")
+                continue
+            running = [s == "RUNNING" for s in table["status"]]
+            table["duration"] = [None if r else d for r, d in zip(running, table["duration"])]
+            answers.append({name: [repr(v) for v in values] for name, values in table.items()})
+    return answers
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    **SEARCHES,
+    aggregates=st.dictionaries(st.sampled_from(["accuracy", "loss", "nothing"]),
+                               st.sampled_from(["last", "first", "min", "max", "count", "median"]), max_size=2),
+)
+def test_query_tables_from_memory_and_duckdb_agree(client: store.Client, indexes: dict, query: str,
+                                                   order_by: list[str], view: ViewType, limit: int | None,
+                                                   scope: list[str] | None, aggregates: dict[str, str]) -> None:
+    """``mltui query``'s table (every column, aggregates, strict names) is the same, or fails
+    the same way, whether DuckDB computes it or the runs held in memory or saved on disk do."""
+    from_duckdb, from_memory, from_disk = _wide_answers(client, indexes, query, order_by or None, view, limit,
+                                                        scope, aggregates)
+    event("error" if isinstance(from_duckdb, str) else "no run" if not from_duckdb["run_id"] else "runs")
     assert from_memory == from_duckdb
     assert from_disk == from_duckdb
 
@@ -345,7 +389,7 @@ def test_saving_where_the_store_cannot_be_written_is_silent(tmp_path: Path, monk
 
     monkeypatch.setattr(run_index_file.os, "replace", refuse)
     with c.snapshot() as snap:
-        run_index_file.save(root, snap.files, run_index.read_rows(snap))
+        run_index_file.save(root, snap.files, run_index.read_data(snap))
     assert run_index_file.path_of(root).read_bytes() == before
     assert [p.name for p in run_index_file.path_of(root).parent.iterdir()] == [run_index_file.NAME]
 
@@ -358,9 +402,9 @@ def test_saves_at_once_leave_one_whole_file(tmp_path: Path) -> None:
     root = tmp_path / "mlstore"
     c = _two_experiments(root)
     with c.snapshot() as snap:
-        rows = run_index.read_rows(snap)
+        rows = run_index.read_data(snap)
         files = snap.files
-    versions = [rows._replace(runs=rows.runs[: i + 1]) for i in range(8)]
+    versions = [rows._replace(size=min(i + 1, rows.size), runs=[c[: i + 1] for c in rows.runs], long=[]) for i in range(8)]
     threads = [threading.Thread(target=run_index_file.save, args=(root, files, v)) for v in versions]
     for t in threads:
         t.start()
