@@ -7,6 +7,8 @@ bad query, 1 for a failure at run time; ``--debug`` shows the traceback instead.
 
 from __future__ import annotations
 
+import atexit
+import gc
 import sys
 from pathlib import Path
 
@@ -719,8 +721,17 @@ def _accept_store_everywhere(group: click.Group) -> None:
 _accept_store_everywhere(cli)
 
 
+def _skip_final_collection() -> None:
+    """At exit, after every other exit handler: freeze the objects left, so the interpreter's
+    final collection passes over none of them (~15 ms of a 0.1 s command). Not once DuckDB is
+    loaded: its binding reports as leaked any of its objects that collection would have freed."""
+    if "duckdb" not in sys.modules:
+        gc.freeze()
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the click group and map mltui's errors to exit statuses."""
+    atexit.register(_skip_final_collection)  # registered first: the last to run
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
         cli.main(args=argv, prog_name="mltui", standalone_mode=False)

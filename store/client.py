@@ -69,13 +69,18 @@ class Client(RegistryMixin):
         self.root = resolve_root(tracking_uri).absolute()
         self._runs: dict[str, RunState] = {}
         self._experiments: dict[tuple[object, ...], Experiment | None] = {}  # ``_find_experiment``
+        self._writer: Writer | None = None
 
     # ------------------------------------------------------------ plumbing
 
     @property
     def writer(self) -> Writer:
-        layout.init_store(self.root)
-        return writer_for(self.root)
+        """The process's writer of this store (looked up once: a run's calls ask for it often)."""
+        w = self._writer
+        if w is None or w._closed:
+            layout.init_store(self.root)
+            w = self._writer = writer_for(self.root)
+        return w
 
     def snapshot(
         self, experiment_ids: Sequence[str] | None = None, materialize: bool = False
@@ -180,7 +185,7 @@ class Client(RegistryMixin):
         (``create_run`` asks at every run: two statements, ~3 ms)."""
         if not layout.check_store(self.root):
             return None
-        with self.snapshot() as snap:
+        with self.snapshot([]) as snap:  # no experiment's runs: only the store-wide tables listed
             key = (name, experiment_id, *(tuple(snap.files.get(t, ())) for t in layout.GLOBAL_TABLES))
             found = self._experiments.get(key, _UNKNOWN)
             if found is _UNKNOWN:

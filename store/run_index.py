@@ -56,6 +56,7 @@ _METRICS_SQL = "SELECT run_id, key, last_value, first_value, min_value, max_valu
 _TEXT_SQL = "SELECT run_id, key, value, TRY_CAST(value AS DOUBLE), lower(value) FROM {view}"
 _VIEWS = ("metric_summaries", "params", "tags")  # RunData's metrics, params and tags
 _SUMMARY_FIELDS = ("last_value", "first_value", "min_value", "max_value", "count")
+EXPERIMENT_NAMES_SQL = "SELECT experiment_id, name FROM experiments"
 _COUNT_SQL = "SELECT " + " + ".join(f"(SELECT count(*) FROM {v})" for v in ("run_state", "metric_summaries", "params", "tags"))
 _SLOTS = 8  # sets of experiments searched; at most 2 * MAX_VALUES values held in all
 
@@ -75,6 +76,7 @@ class RunIndex:
         self.values = self.size + sum(count for _, _, count, _ in data.long)
         self.running = [at for at, status in enumerate(self.info[3]) if status == "RUNNING"]
         self._keys = data.keys
+        self.experiments = data.experiments  # (experiment_id, name) of every experiment
         self._catalogs: dict[tuple[str, ...] | None, Catalog] = {}
         self.saved: tuple[Path, int] | None = None  # (store, digest) when loaded from ``run_index_file``
         self._info_of: list[list[Any]] | None = None
@@ -361,6 +363,7 @@ def read_data(snap: Snapshot) -> RunIndexData:
         runs_columns,
         [(view, key, len(columns[0]), columns) for (view, key), columns in long.items()],
         snap.fetch(KEYS_BY_EXPERIMENT_SQL)[1],
+        snap.fetch(EXPERIMENT_NAMES_SQL)[1],
     )
 
 

@@ -57,6 +57,7 @@ class RunIndexData(NamedTuple):
     # (view, key, runs with a value, columns): the runs' positions, then LONG_FIELDS[view] fields
     long: list[tuple[str, str, int, Sequence[list[Any]]]]
     keys: list[Sequence[str]]  # (experiment_id, kind, key): every key each experiment's events named
+    experiments: list[Sequence[str]]  # (experiment_id, name) of every experiment, deleted ones too
 
 
 class SavedColumns(Sequence[list[Any]]):
@@ -138,6 +139,7 @@ def _encoded(data: RunIndexData) -> tuple[Any, ...]:
         [one(c) for c in data.runs],
         [(view, key, count, [one(c) for c in columns]) for view, key, count, columns in data.long],
         [tuple(k) for k in data.keys],
+        [tuple(e) for e in data.experiments],
     )
 
 
@@ -162,20 +164,21 @@ def load(root: Path, digest: int) -> RunIndexData | None:
         _, body = _read(root)
         if _digest(body) != digest:
             return None
-        size, runs, long, keys = marshal.loads(body)
-        if _sound(size, runs, long, keys):
+        size, runs, long, keys, experiments = marshal.loads(body)
+        if _sound(size, runs, long, keys, experiments):
             return RunIndexData(
                 size,
                 SavedColumns(runs, size),
                 [(view, key, count, SavedColumns(texts, count, below=size)) for view, key, count, texts in long],
                 keys,
+                experiments,
             )
     except (OSError, ValueError, TypeError, EOFError):
         pass
     return None
 
 
-def _sound(size: Any, runs: Any, long: Any, keys: Any) -> bool:
+def _sound(size: Any, runs: Any, long: Any, keys: Any, experiments: Any) -> bool:
     """Whether the loaded parts have the shape ``load`` expects (a file of ours with a matching
     CRC has; each column's own shape is checked when it is read)."""
     def texts(value: Any, count: int) -> bool:
@@ -190,8 +193,8 @@ def _sound(size: Any, runs: Any, long: Any, keys: Any) -> bool:
             and type(entry[2]) is int and texts(entry[3], 1 + LONG_FIELDS[entry[0]])
             for entry in long
         )
-        and isinstance(keys, list)
-        and all(isinstance(k, tuple) and len(k) == 3 for k in keys)
+        and all(isinstance(rows, list) and all(isinstance(r, tuple) and len(r) == width for r in rows)
+                for rows, width in ((keys, 3), (experiments, 2)))
     )
 
 

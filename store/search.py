@@ -318,10 +318,14 @@ def runs_data_sql(snap: Snapshot, sql: str) -> str:
 
 
 def experiment_ids_for(snap: Snapshot, names: Sequence[str]) -> list[str]:
-    """Experiment ids from ids or names (``-x``); an unknown one fails with the closest names."""
-    rows = snap.rows("SELECT experiment_id, name FROM experiments")
-    by_id = {r["experiment_id"]: r["experiment_id"] for r in rows}
-    by_name = {r["name"]: r["experiment_id"] for r in rows}
+    """Experiment ids from ids or names (``-x``); an unknown one fails with the closest names.
+    Read from the runs saved or held in memory for the snapshot's files when there are."""
+    from store.run_index import EXPERIMENT_NAMES_SQL, index_for
+
+    index = index_for(snap)
+    rows = index.experiments if index is not None else snap.fetch(EXPERIMENT_NAMES_SQL)[1]
+    by_id = {experiment_id: experiment_id for experiment_id, _ in rows}
+    by_name = {name: experiment_id for experiment_id, name in rows}
     ids = []
     for name in names:
         found = by_name.get(name) or by_id.get(name)

@@ -65,23 +65,28 @@ def test_query_command_loads_no_arrow_pandas_or_rich(tmp_path: Path) -> None:
 
 
 def test_query_on_a_compacted_store_loads_no_duckdb(tmp_path: Path) -> None:
-    """After `mltui compact`, `mltui query` answers from the runs it saved without importing
-    DuckDB (60-95 ms of a cold command), and prints what DuckDB prints once they are gone."""
+    """After `mltui compact`, `mltui query` (experiment names included) answers from the runs it
+    saved without importing DuckDB (60-95 ms of a cold command), and prints what DuckDB prints
+    once they are gone."""
     import store
     from store import run_index_file
     from store.compaction import compact
 
     root = tmp_path / "mlstore"
     client = store.Client(root)
+    elsewhere = client.create_run(run_name="elsewhere").info.run_id  # the default experiment: not in -x
+    client.log_metric(elsewhere, "accuracy", 0.99)
+    client.set_terminated(elsewhere)
+    vision = client.create_experiment("vision")
     for i in range(6):
-        run = client.create_run(run_name=f"run-{i}").info.run_id
+        run = client.create_run(vision, run_name=f"run-{i}").info.run_id
         client.log_param(run, "lr", str(0.1 * i))
         client.set_tag(run, "team", "vision" if i % 2 else "nlp")
         client.log_metric(run, "accuracy", 0.8 + i / 50)
         client.set_terminated(run, "FINISHED" if i != 3 else "FAILED")
     client.flush()
     compact(root)
-    args = ("accuracy > 0.83 AND status != 'FAILED'", "--sort", "lr:desc", "--format", "json")
+    args = ("accuracy > 0.83 AND status != 'FAILED'", "-x", "vision", "--sort", "lr:desc", "--format", "json")
     saved, loaded = _query(root, *args)
     assert loaded == []
     assert [r["run_name"] for r in json.loads(saved)] == ["run-5", "run-4", "run-2"]
