@@ -240,7 +240,7 @@ def _rebuild_fix(root: Path, part: str) -> Callable[[], str]:
 
 
 def check_run_index(root: Path) -> list[Finding]:
-    """The runs saved for a first search (``index/runs.json``, derived data) can be read;
+    """The runs saved for a first search (``index/runs.bin``, derived data) can be read;
     searches ignore them when they cannot, so removing them loses nothing."""
     reason = run_index_file.problem(root)
     if reason is None:

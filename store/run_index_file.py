@@ -233,4 +233,11 @@ def problem(root: Path) -> str | None:
         return "are not in this mltui's format"
     if _digest(body) != header.get("digest"):
         return "do not match their CRC (damaged or edited)"
-    return None
+    data = load(root, header["digest"])
+    try:  # every column read, which checks its shape
+        sound = data is not None and all(
+            isinstance(column, list) for columns in (data.runs, *(c for *_, c in data.long)) for column in columns
+        )
+    except MltuiError:
+        sound = False
+    return None if sound else "are not in this mltui's format"

@@ -1,10 +1,12 @@
 """Finding runs: a filter in the query language, an order, a limit; as ids or as a wide table.
 
-``search_run_ids`` serves ``Client.search_runs`` (MLflow filter strings, ``order_by`` as
-``"metrics.accuracy DESC"``); ``runs_table`` serves ``mltui query``, the exports and the dashboard:
-one Arrow row per run, one column per metric, param and tag. Both filter and sort in DuckDB with
-one statement (``search_sql``), so the cost does not grow with the histories: only the per-run
-summaries are read.
+``search_sql`` serves ``Client.search_runs`` (MLflow filter strings, ``order_by`` as
+``"metrics.accuracy DESC"``); ``runs_table`` the dashboard and ``runs_columns`` ``mltui query`` and
+the exports: one row per run, one column per metric, param and tag. They filter and sort in
+DuckDB with one statement, so the cost does not grow with the histories: only the per-run
+summaries are read. Where the process holds the snapshot's runs in memory, or they were saved
+for its files (``run_index``), ``find_in_memory`` finds the same runs without DuckDB, and
+``search_runs`` and ``runs_columns`` answer from them.
 """
 
 from __future__ import annotations

@@ -377,6 +377,36 @@ def test_damaged_saved_runs_are_ignored_and_doctor_removes_them(tmp_path: Path, 
     assert diagnose(root).healthy
 
 
+def test_saved_runs_of_another_shape_fail_clearly_and_doctor_removes_them(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """A saved file whose CRC matches but whose columns are not what mltui writes (a bug, or a
+    file made by hand) fails the search with a message naming the fix; `doctor` finds it and
+    `--fix` removes it, and the search then reads the Parquet files."""
+    import marshal
+    import zlib
+
+    from store.doctor import diagnose
+
+    root = tmp_path / "mlstore"
+    c = _two_experiments(root)
+    path = run_index_file.path_of(root)
+    header, body = path.read_bytes().split(b"\n", 1)
+    size, runs, long, keys, experiments = marshal.loads(body)
+    runs[1] = marshal.dumps(["one name for six runs"], 4)  # the run names' column, too short
+    body = marshal.dumps((size, runs, long, keys, experiments), 4)
+    fields = json.loads(header)
+    fields["digest"] = zlib.crc32(body)
+    path.write_bytes(json.dumps(fields).encode() + b"\n" + body)
+    monkeypatch.setattr(run_index, "_cache", {})
+    with pytest.raises(MltuiError, match="doctor --fix"):
+        c.search_runs(filter_string="accuracy > 0.8")
+    report = diagnose(root)
+    assert [f.kind for f in report.findings] == ["index"]
+    assert diagnose(root, fix=True).fixed and not path.exists()
+    monkeypatch.setattr(run_index, "_cache", {})
+    assert sorted(r.info.run_name for r in c.search_runs(filter_string="accuracy > 0.8")) == ["a2", "b2"]
+
+
 def test_saving_where_the_store_cannot_be_written_is_silent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A read-only store (or a full disk) keeps the runs it had saved and no temporary file;
     the search that tried to save still answers."""
