@@ -242,11 +242,23 @@ def _rebuild_fix(root: Path, part: str) -> Callable[[], str]:
 def check_run_index(root: Path) -> list[Finding]:
     """The runs saved for a first search (``index/runs.bin``, derived data) can be read;
     searches ignore them when they cannot, so removing them loses nothing."""
-    reason = run_index_file.problem(root)
-    if reason is None:
-        return []
     path = run_index_file.path_of(root)
-    return [Finding("index", path, f"the runs saved for a first search {reason}; searches ignore them", _remove_fix(path))]
+    reason = run_index_file.problem(root)
+    findings = []
+    if reason is not None:
+        findings.append(
+            Finding("index", path, f"the runs saved for a first search {reason}; searches ignore them", _remove_fix(path))
+        )
+    try:
+        others = [p for p in path.parent.iterdir() if p.name != path.name and not p.name.startswith(".")]
+    except FileNotFoundError:
+        others = []
+    findings += [  # an older mltui's saved runs (``runs.json``): never read now
+        Finding("index", other, "a file this mltui does not write or read; searches ignore it", _remove_fix(other))
+        for other in sorted(others)
+        if other.is_file()
+    ]
+    return findings
 
 
 def check_stray_partitions(root: Path) -> list[Finding]:

@@ -407,6 +407,21 @@ def test_saved_runs_of_another_shape_fail_clearly_and_doctor_removes_them(tmp_pa
     assert sorted(r.info.run_name for r in c.search_runs(filter_string="accuracy > 0.8")) == ["a2", "b2"]
 
 
+def test_doctor_removes_saved_runs_of_an_older_mltui(tmp_path: Path) -> None:
+    """The JSON file an older mltui saved its runs in is named by `doctor` and removed by `--fix`;
+    the runs this mltui saved stay."""
+    from store.doctor import diagnose
+
+    root = tmp_path / "mlstore"
+    _two_experiments(root)
+    old = run_index_file.path_of(root).with_name("runs.json")
+    old.write_text('{"format":1}\n[]')
+    report = diagnose(root)
+    assert [(f.kind, f.path) for f in report.findings] == [("index", old)] and not report.healthy
+    assert diagnose(root, fix=True).fixed and not old.exists()
+    assert run_index_file.path_of(root).exists() and diagnose(root).healthy
+
+
 def test_saving_where_the_store_cannot_be_written_is_silent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A read-only store (or a full disk) keeps the runs it had saved and no temporary file;
     the search that tried to save still answers."""
