@@ -79,7 +79,6 @@ class RunIndex:
         self.experiments = data.experiments  # (experiment_id, name) of every experiment
         self._catalogs: dict[tuple[str, ...] | None, Catalog] = {}
         self.saved: tuple[Path, int] | None = None  # (store, digest) when loaded from ``run_index_file``
-        self._info_of: list[list[Any]] | None = None
         self._run_infos: dict[int, RunInfo] = {}  # made when first returned; frozen: shared by every search
         self._searched = False  # see ``_data_of``
         self._maps: tuple[list[tuple[str, dict[int, Any]]], ...] | None = None  # see ``_by_key``
@@ -151,10 +150,10 @@ class RunIndex:
 
         found, crashed = matched.positions, matched.live.status()
         with collector_paused():
-            data = self._data_of(found)
+            infos, data = self._infos(found), self._data_of(found)
             return [
-                Run(replace(self._info(at), status=crashed[at]) if at in crashed else self._info(at), RunData(*d))
-                for at, d in zip(found, data)
+                Run(replace(info, status=crashed[at]) if at in crashed else info, RunData(*d))
+                for at, info, d in zip(found, infos, data)
             ]
 
     def _data_of(self, found: list[int]) -> list[tuple[dict[str, Any], ...]]:
@@ -236,19 +235,18 @@ class RunIndex:
                 )
             return found
 
-    def _info(self, at: int) -> RunInfo:
+    def _infos(self, found: list[int]) -> list[RunInfo]:
+        """The RunInfos of the runs at ``found``, each made the first time it is returned."""
         from store.entities import run_info
 
-        found = self._run_infos.get(at)
-        if found is None:
-            found = self._run_infos[at] = run_info(self.root, [column[at] for column in self._info_columns()])
-        return found
-
-    def _info_columns(self) -> list[list[Any]]:
-        """The columns a RunInfo is made of (read once from saved columns)."""
-        if self._info_of is None:
-            self._info_of = [self.info[j] for j in range(_RUN_INFO_FIELDS)]
-        return self._info_of
+        made, columns = self._run_infos, [self.info[j] for j in range(_RUN_INFO_FIELDS)]
+        infos = []
+        for at in found:
+            info = made.get(at)
+            if info is None:
+                info = made[at] = run_info(self.root, [column[at] for column in columns])
+            infos.append(info)
+        return infos
 
     def _scope(self, stages: list[str], experiment_ids: list[str] | None) -> list[int]:
         """Positions of the runs in these lifecycle stages and experiments (all: None)."""
