@@ -26,7 +26,6 @@ from store.reader import Snapshot
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from store.entities import Run
     from store.run_index import Matched, RunIndex
 
 RUN_COLUMNS = ("run_id", "run_name", "experiment", "status", "start_time", "end_time", "duration", "user_id")
