@@ -32,9 +32,12 @@ class Context:
         return Client(self.store)
 
     def snapshot(self):  # noqa: ANN201  (store.reader.Snapshot)
-        """A read of the store for a command that only reads (no pyarrow, no writer loaded)."""
+        """A read of the store for a command that only reads (no pyarrow, no writer loaded), once:
+        a second look at the same files (``-x`` names, then the runs) must not load them all."""
         from store.reader import Snapshot
+        from store.state_cache import one_shot
 
+        one_shot()
         return Snapshot(self.store_path.absolute())
 
     @property

@@ -10,7 +10,8 @@ As the shared state tables do (``state_cache``), a set of files is read the seco
 search reads it, never in a one-shot command, and only up to ``MAX_VALUES`` values (a run, a
 metric summary, a param or a tag count one each): beyond that, reading them through DuckDB costs
 more than its planning saves. A whole store's runs are then saved for the next process
-(``run_index_file``), whose first search of the same files loads them without opening DuckDB;
+(``run_index_file``) when no run's process is alive, and its first search of the same files
+loads them without opening DuckDB;
 ``mltui compact`` saves them too. What depends on the clock rather than the files (a run's
 CRASHED status, a running run's duration) is derived at each search.
 """
@@ -430,13 +431,14 @@ def _read_now(slot: Hashable, key: Hashable) -> bool:
 
 
 def _read_index(snap: Snapshot) -> RunIndex | None:
-    """The snapshot's runs read by DuckDB, or None beyond ``MAX_VALUES``; a whole store's are
-    saved for the next process."""
+    """The snapshot's runs read by DuckDB, or None beyond ``MAX_VALUES``. A whole store's are
+    saved for the next process, unless a run's process is still alive: its next flush changes
+    the files, and the save (~45 ms for 10,000 runs) would be stale before anyone read it."""
     if not fits(snap, MAX_VALUES):
         return None
     data = read_data(snap)
     index = RunIndex(snap.root, data)
-    if snap.experiment_ids is None:
+    if snap.experiment_ids is None and len(_Live(index).status()) == len(index.running):
         run_index_file.save(snap.root, snap.files, data)
     return index
 

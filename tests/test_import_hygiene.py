@@ -94,3 +94,4 @@ def test_query_on_a_compacted_store_loads_no_duckdb(tmp_path: Path) -> None:
     read, loaded = _query(root, *args)
     assert loaded == ["duckdb"]
     assert read == saved
+    assert not run_index_file.path_of(root).exists()  # a one-shot command reads the runs once, saves none

@@ -422,6 +422,25 @@ def test_doctor_removes_saved_runs_of_an_older_mltui(tmp_path: Path) -> None:
     assert run_index_file.path_of(root).exists() and diagnose(root).healthy
 
 
+def test_a_store_being_written_to_is_not_saved_by_a_search(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A process searching a store twice saves its runs for the next process, but not while a
+    run's process is alive: that run's next flush would make the file stale at once."""
+    root = tmp_path / "mlstore"
+    c = store.Client(root)
+    run = c.create_run(run_name="training").info.run_id
+    c.log_metric(run, "accuracy", 0.5)
+    c.flush()
+    monkeypatch.setattr(run_index, "_cache", {})
+    monkeypatch.setattr(run_index, "_seen", {})
+    for _ in range(2):
+        assert [r.info.run_name for r in c.search_runs(filter_string="accuracy > 0.1")] == ["training"]
+    assert not run_index_file.path_of(root).exists()
+    c.set_terminated(run)
+    for _ in range(2):
+        assert [r.info.status for r in c.search_runs(filter_string="accuracy > 0.1")] == ["FINISHED"]
+    assert run_index_file.path_of(root).exists()
+
+
 def test_saving_where_the_store_cannot_be_written_is_silent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A read-only store (or a full disk) keeps the runs it had saved and no temporary file;
     the search that tried to save still answers."""
