@@ -147,6 +147,20 @@ def test_any_value_round_trips_through_json_and_csv(values: list[float], text: s
     assert all(r["params.p"] == text for r in rows)
 
 
+_FIELD = st.text(alphabet=st.sampled_from(['a', 'é', ' ', ',', '"', "\r", "\n", "'"]), max_size=4)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(1, 3).flatmap(lambda width: st.lists(st.lists(_FIELD, min_size=width, max_size=width), min_size=1, max_size=4)))
+def test_any_csv_field_reads_back_as_written(rows: list[list[str]]) -> None:
+    """Commas, quotes, line breaks (a lone carriage return too) and empty fields, alone on a row
+    or not: Python's csv reader gives back every row and field, Lines end in a plain newline."""
+    table = {f"params.p{i}": list(column) for i, column in enumerate(zip(*rows))}
+    text = export.render_table(table, "csv")
+    assert list(csv.reader(io.StringIO(text, newline=""))) == [list(table), *rows]
+    assert text.endswith("\n") and not text.endswith("\r\n")
+
+
 def test_the_dashboard_table_exports_the_same_as_the_command(built: tuple[store.Client, dict[str, str]]) -> None:
     """The dashboard exports its Arrow table; every format comes out as ``mltui query`` writes it."""
     with built[0].snapshot() as snap:

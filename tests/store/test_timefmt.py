@@ -11,9 +11,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from store.timefmt import iso_time, short_time
+from store.timefmt import iso_time, iso_times, short_time
 
-ZONES = ["UTC", "Europe/Paris", "America/St_Johns", "Asia/Kathmandu", "Australia/Lord_Howe"]
+# Africa/Monrovia: an offset of seconds (-0:44:30) until 1972
+ZONES = ["UTC", "Europe/Paris", "America/St_Johns", "Asia/Kathmandu", "Australia/Lord_Howe", "Africa/Monrovia"]
 
 
 @pytest.fixture
@@ -38,6 +39,19 @@ def test_iso_time_matches_the_system_zone(zone: str, ms: int) -> None:
     expected = datetime.fromtimestamp(ms / 1000).astimezone()
     assert iso_time(ms) == expected.isoformat(timespec="milliseconds")
     assert short_time(ms) == expected.strftime("%Y-%m-%d %H:%M")
+
+
+@pytest.mark.parametrize("zone", ZONES, indirect=True)
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    start=st.integers(min_value=-(10**12), max_value=4 * 10**12),
+    gaps=st.lists(st.one_of(st.none(), st.integers(min_value=-200_000, max_value=200_000)), max_size=30),
+)
+def test_a_column_of_times_reads_as_each_alone(zone: str, start: int, gaps: list[int | None]) -> None:
+    """An export's column of instants (many in the same minute, some missing) gets the text
+    each gets alone, in zones whose old offsets had seconds too."""
+    values = [None if g is None else start + g for g in gaps]
+    assert iso_times(values) == [iso_time(v) for v in values]
 
 
 @pytest.mark.parametrize("zone", ["Europe/Paris"], indirect=True)
