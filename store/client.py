@@ -667,14 +667,16 @@ class Client(RegistryMixin):
         order_by: Sequence[str] | None = None,
     ) -> list[Run]:
         """Runs matching an MLflow filter string (or any query of mltui's language)."""
-        from store.search import RUN_INFO_COLUMNS, find_in_memory, search_sql
+        from store.run_index import RunIndex
+        from store.search import RUN_INFO_COLUMNS, answer_in_memory, search_sql
 
         with self.snapshot(experiment_ids) as snap:
-            found = find_in_memory(  # names resolve as in ``search_sql`` below
-                snap, filter_string or "", experiment_ids, ViewType(run_view_type), order_by, max_results, strict=False
+            found = answer_in_memory(  # names resolve as in ``search_sql`` below
+                snap, filter_string or "", experiment_ids, ViewType(run_view_type), order_by, max_results,
+                strict=False, answer=RunIndex.runs,
             )
             if found is not None:
-                return found[0].runs(found[1])
+                return found
             sql, params = search_sql(
                 snap, filter_string or "", experiment_ids, ViewType(run_view_type), order_by, max_results,
                 RUN_INFO_COLUMNS,

@@ -11,9 +11,11 @@ search reads it, never in a one-shot command, and only up to ``MAX_VALUES`` valu
 metric summary, a param or a tag count one each): beyond that, reading them through DuckDB costs
 more than its planning saves. A whole store's runs are then saved for the next process
 (``run_index_file``) when no run's process is alive, and its first search of the same files
-loads them without opening DuckDB;
-``mltui compact`` saves them too. What depends on the clock rather than the files (a run's
-CRASHED status, a running run's duration) is derived at each search.
+loads them without opening DuckDB. ``mltui compact`` saves them too, up to ``SAVED_MAX_VALUES``:
+a one-shot command such as ``mltui query`` reads only the columns it needs from the file,
+whatever its size, while a process that searches again loads at most ``MAX_VALUES``. What
+depends on the clock rather than the files (a run's CRASHED status, a running run's duration)
+is derived at each search.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import threading
 import time
 from collections.abc import Hashable, Sequence
 from dataclasses import replace
+from itertools import groupby
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -29,7 +32,7 @@ from store import liveness, run_index_file
 from store.bulk import collector_paused
 from store.catalog import KEYS_BY_EXPERIMENT_SQL, Catalog
 from store.query.compile import Column
-from store.query.evaluate import Text, matching, ordered
+from store.query.evaluate import Pairs, Text, matching, ordered
 from store.query.nodes import Node, SortKey
 from store.reader import Snapshot
 from store.run_index_file import RUN_FIELDS, RunIndexData
@@ -38,10 +41,15 @@ from store.state_cache import states
 if TYPE_CHECKING:  # made only for ``Client.search_runs``: ``mltui query`` never loads them
     from store.entities import Run, RunInfo
 
-# Runs held in memory, and saved for the next process, up to this many values (~20,000 runs of a
-# few metrics and params). Beyond it, a search in DuckDB of a new process (~0.2 s at 100,000
-# runs) costs less than loading them and making each run's data (~0.3 s), and sorts faster.
+# Runs held in memory by a process that searches again, and saved by it for the next process, up
+# to this many values (~20,000 runs of a few metrics and params): what they cost in memory once
+# every run's data is made (~37 MB per 100,000 values) stays small beside a training script.
 MAX_VALUES = 100_000
+# Saved by ``mltui compact`` up to this many (~200,000 runs of a few metrics and params). A
+# one-shot command reads only the columns its query needs: 60 ms at 100,000 runs, where DuckDB's
+# import, connection and statement take 0.18 s. Saving them adds ~1 s and ~160 MB to a
+# compaction of 100,000 runs.
+SAVED_MAX_VALUES = 1_000_000
 
 # What a RunInfo holds, in RunInfo's order (``search.RUN_INFO_COLUMNS``), then the experiment.
 _INFO = ("run_id", "run_name", "experiment_id", "status", "start_time", "end_time", "lifecycle_stage",
@@ -53,10 +61,16 @@ _RUNS_SQL = (
     + ", ".join(f"TRY_CAST({c} AS DOUBLE), lower({c})" for c in _TEXT_ATTRIBUTES)
     + " FROM run_state ORDER BY start_time DESC NULLS LAST, run_id"
 )
-_METRICS_SQL = "SELECT run_id, key, last_value, first_value, min_value, max_value, count FROM metric_summaries"
-_TEXT_SQL = "SELECT run_id, key, value, TRY_CAST(value AS DOUBLE), lower(value) FROM {view}"
-_VIEWS = ("metric_summaries", "params", "tags")  # RunData's metrics, params and tags
+# Each key's runs in a long view, by key then position (``_RUNS_SQL``'s order), and their fields.
+_LONG_SQL = (
+    "SELECT v.key, r.position, {fields} FROM {view} v JOIN (SELECT run_id, row_number() OVER "
+    "(ORDER BY start_time DESC NULLS LAST, run_id) - 1 AS position FROM run_state) r USING (run_id) "
+    "ORDER BY v.key, r.position"
+)
 _SUMMARY_FIELDS = ("last_value", "first_value", "min_value", "max_value", "count")
+_TEXT_FIELDS = ("v.value", "TRY_CAST(v.value AS DOUBLE)", "lower(v.value)")
+_FIELDS = {"metric_summaries": tuple(f"v.{f}" for f in _SUMMARY_FIELDS), "params": _TEXT_FIELDS, "tags": _TEXT_FIELDS}
+_VIEWS = tuple(_FIELDS)  # RunData's metrics, params and tags
 EXPERIMENT_NAMES_SQL = "SELECT experiment_id, name FROM experiments"
 _COUNT_SQL = "SELECT " + " + ".join(f"(SELECT count(*) FROM {v})" for v in ("run_state", "metric_summaries", "params", "tags"))
 _SLOTS = 8  # sets of experiments searched; at most 2 * MAX_VALUES values held in all
@@ -74,22 +88,23 @@ class RunIndex:
         self.size = data.size
         # (view, key) -> the runs' positions, then the fields (``run_index_file.LONG_FIELDS``)
         self._long = {(view, key): columns for view, key, _, columns in data.long}
-        self.values = self.size + sum(count for _, _, count, _ in data.long)
-        self.running = [at for at, status in enumerate(self.info[3]) if status == "RUNNING"]
+        self.values = data.values
+        statuses = self.info[3]
+        self.running = [at for at, s in enumerate(statuses) if s == "RUNNING"] if "RUNNING" in statuses else []
         self._keys = data.keys
         self.experiments = data.experiments  # (experiment_id, name) of every experiment
         self._catalogs: dict[tuple[str, ...] | None, Catalog] = {}
-        self.saved: tuple[Path, int] | None = None  # (store, digest) when loaded from ``run_index_file``
+        self.saved: tuple[Path, run_index_file.Part] | None = None  # (store, contents) when loaded from ``run_index_file``
         self._run_infos: dict[int, RunInfo] = {}  # made when first returned; frozen: shared by every search
         self._searched = False  # see ``_data_of``
         self._maps: tuple[list[tuple[str, dict[int, Any]]], ...] | None = None  # see ``_by_key``
         self._runs_data: tuple[dict[int, dict[str, Any]], ...] | None = None  # see ``_by_run``
         self._scopes: dict[tuple[tuple[str, ...], tuple[str, ...] | None], list[int]] = {}
-        self._columns: dict[tuple[str, str | None, str], list[tuple[int, Any]]] = {}
+        self._columns: dict[tuple[str, str | None, str], Pairs] = {}
         self._lock = threading.Lock()
 
-    def column(self, view: str, key: str | None, field: str) -> list[tuple[int, Any]]:
-        """``(position, value)`` of a long view's key or of an attribute, nulls left out."""
+    def column(self, view: str, key: str | None, field: str) -> Pairs:
+        """The positions and values of a long view's key or of an attribute, nulls left out."""
         with self._lock:
             found = self._columns.get((view, key, field))
             if found is None:
@@ -109,20 +124,19 @@ class RunIndex:
             return [], []
         return columns[0], columns[1 + (_SUMMARY_FIELDS.index(field) if view == "metric_summaries" else 0)]
 
-    def _read(self, view: str, key: str | None, field: str) -> list[tuple[int, Any]]:
+    def _read(self, view: str, key: str | None, field: str) -> Pairs:
         if view == "metric_summaries":
-            positions, values = self._field(view, key, field)
-            pairs = list(zip(positions, values))
-            return [(at, v) for at, v in pairs if v is not None] if None in values else pairs
+            return _present(*self._field(view, key, field))
         if view != "runs":
             columns = self._long.get((view, key))  # type: ignore[arg-type]
-            return list(zip(columns[0], map(Text, columns[1], columns[2], columns[3]))) if columns else []
+            return (columns[0], list(map(Text, columns[1], columns[2], columns[3]))) if columns else ([], [])
         j = _INFO.index(field)
         if field in _TEXT_ATTRIBUTES:
             i = len(_INFO) + 2 * _TEXT_ATTRIBUTES.index(field)
-            readings = zip(self.info[j], self.info[i], self.info[i + 1])
-            return [(at, Text(*r)) for at, r in enumerate(readings) if r[0] is not None]
-        return [(at, v) for at, v in enumerate(self.info[j]) if v is not None]
+            texts = self.info[j]
+            positions, _ = _present(range(self.size), texts)
+            return positions, [Text(texts[at], self.info[i][at], self.info[i + 1][at]) for at in positions]
+        return _present(range(self.size), self.info[j])
 
     def matched(
         self,
@@ -138,7 +152,7 @@ class RunIndex:
         found = self._scope(stages, experiment_ids)
         if node is not None:
             hits = matching(node, live, text)
-            found = [at for at in found if at in hits]
+            found = sorted(hits) if len(found) == self.size else [at for at in found if at in hits]
         if sort:
             found = ordered(found, sort, live)
         if max_results is not None:
@@ -216,13 +230,17 @@ class RunIndex:
                 crashed, statuses = live.status(), self.info[3]
                 out.append([crashed.get(at, statuses[at]) for at in found])
             elif view == "runs" and field == "duration":
-                out.append([live.duration(at) for at in found])
+                out.append(live.durations(found))
             elif view == "runs":
                 values = self.info[_INFO.index(field)]
                 out.append([values[at] for at in found])
             else:
-                by_run = dict(zip(*self._field(view, key, field)))
-                out.append([by_run.get(at) for at in found])
+                positions, values = self._field(view, key, field)
+                if len(positions) == self.size:  # every run has one: positions are 0, 1, 2...
+                    out.append([values[at] for at in found])
+                else:
+                    by_run = dict(zip(positions, values))
+                    out.append([by_run.get(at) for at in found])
         return out
 
     def catalog(self, experiment_ids: list[str] | None) -> Catalog:
@@ -255,10 +273,13 @@ class RunIndex:
         with self._lock:
             found = self._scopes.get(key)
             if found is None:
-                stage_of, experiment_of = self.info[6], self.info[2]
-                found = [at for at, stage in enumerate(stage_of) if stage in stages]
+                stage_of = self.info[6]
+                if sum(map(stage_of.count, set(stages))) == self.size:  # counted at C speed
+                    found = list(range(self.size))
+                else:
+                    found = [at for at, stage in enumerate(stage_of) if stage in stages]
                 if experiment_ids is not None:
-                    wanted = set(experiment_ids)
+                    wanted, experiment_of = set(experiment_ids), self.info[2]
                     found = [at for at in found if experiment_of[at] in wanted]
                 self._scopes[key] = found
             return found
@@ -295,35 +316,43 @@ class _Live:
             if hosts[at] is not None and not beats.get(run_ids[at], (False, 0))[0]
         }
 
-    def values(self, col: Column) -> list[tuple[int, Any]]:
+    def values(self, col: Column) -> Pairs:
         field = col.sql.split(".", 1)[1]
         if col.long_view is not None:
             return self.index.column(col.long_view[0], col.key, field)
         if field == "status":
             crashed = self.status()
-            return [(at, crashed.get(at, s)) for at, s in enumerate(self.index.info[3]) if s is not None]
+            return _present(range(self.size), [crashed.get(at, s) for at, s in enumerate(self.index.info[3])])
         if field == "duration":
-            return [(at, d) for at, d in enumerate(map(self.duration, range(self.size))) if d is not None]
+            return _present(range(self.size), self.durations(range(self.size)))
         return self.index.column("runs", None, field)
 
     def present(self, col: Column) -> set[int]:
         assert col.long_view is not None and col.key is not None
         return set(self.index.positions(col.long_view[0], col.key))
 
-    def duration(self, at: int) -> int | None:
-        """The duration in ms of the run at ``at``, derived as the ``runs`` view does."""
+    def durations(self, found: Sequence[int]) -> list[int | None]:
+        """The durations in ms of the runs at ``found``, derived as the ``runs`` view does: a
+        finished run's from its end, a running one's until now or its last heartbeat."""
         info = self.index.info
-        status, start, end, host = info[3][at], info[4][at], info[5][at], info[9][at]
-        if start is None:
-            return None
-        if end is not None:
-            return end - start
-        if status != "RUNNING":
-            return None
-        beat = self._heartbeats().get(info[0][at])
-        if host is None or (beat is not None and beat[0]):
-            return int(time.time() * 1000) - start
-        return beat[1] - start if beat is not None else None
+        starts, ends = info[4], info[5]
+        out = [None if starts[at] is None or ends[at] is None else ends[at] - starts[at] for at in found]
+        for i, at in enumerate(found):
+            if ends[at] is None and starts[at] is not None and info[3][at] == "RUNNING":
+                beat = self._heartbeats().get(info[0][at])
+                if info[9][at] is None or (beat is not None and beat[0]):
+                    out[i] = int(time.time() * 1000) - starts[at]
+                elif beat is not None:
+                    out[i] = beat[1] - starts[at]
+        return out
+
+
+def _present(positions: Sequence[int], values: list[Any]) -> Pairs:
+    """``positions`` and ``values`` without the nulls (the same lists when there are none)."""
+    if None not in values:
+        return positions, values
+    kept = [(at, v) for at, v in zip(positions, values) if v is not None]
+    return [at for at, _ in kept], [v for _, v in kept]
 
 
 _cache: dict[Hashable, tuple[Hashable, RunIndex | None]] = {}
@@ -338,29 +367,21 @@ def _held() -> int:
 
 
 def read_data(snap: Snapshot) -> RunIndexData:
-    """What a RunIndex of the snapshot's files is made of, read by DuckDB."""
-    runs = snap.fetch(_RUNS_SQL)[1]
-    position = {row[0]: at for at, row in enumerate(runs)}
-    long: dict[tuple[str, str], list[list[Any]]] = {}
+    """What a RunIndex of the snapshot's files is made of, read by DuckDB a column at a time."""
     with collector_paused():
-        for view, sql in (
-            ("metric_summaries", _METRICS_SQL),
-            ("params", _TEXT_SQL.format(view="params")),
-            ("tags", _TEXT_SQL.format(view="tags")),
-        ):
-            width = 1 + run_index_file.LONG_FIELDS[view]
-            for run_id, key, *values in snap.fetch(sql)[1]:
-                at = position.get(run_id)
-                if at is not None:
-                    columns = long.setdefault((view, key), [[] for _ in range(width)])
-                    columns[0].append(at)
-                    for column, value in zip(columns[1:], values):
-                        column.append(value)
-        runs_columns = [list(c) for c in zip(*runs)] if runs else [[] for _ in range(RUN_FIELDS)]
+        runs = snap.columns(_RUNS_SQL)
+        long = []
+        for view, fields in _FIELDS.items():
+            keys, *columns = snap.columns(_LONG_SQL.format(view=view, fields=", ".join(fields)))
+            start = 0
+            for key, group in groupby(keys):
+                end = start + sum(1 for _ in group)
+                long.append((view, key, end - start, [c[start:end] for c in columns]))
+                start = end
     return RunIndexData(
-        len(runs),
-        runs_columns,
-        [(view, key, len(columns[0]), columns) for (view, key), columns in long.items()],
+        len(runs[0]),
+        runs,
+        long,
         snap.fetch(KEYS_BY_EXPERIMENT_SQL)[1],
         snap.fetch(EXPERIMENT_NAMES_SQL)[1],
     )
@@ -399,21 +420,28 @@ def index_for(snap: Snapshot) -> RunIndex | None:
 
 def _saved_index(snap: Snapshot) -> RunIndex | None:
     """The runs saved for the snapshot's files, as another set of experiments may already hold
-    them, or None."""
-    digest = run_index_file.saved_digest(snap.root, snap.files, snap.experiment_ids)
-    if digest is None:
+    them, or None. A process that searches again holds at most ``MAX_VALUES``; a one-shot
+    command reads what it needs of any number."""
+    found = run_index_file.saved(snap.root, snap.files, snap.experiment_ids)
+    if found is None or (found.values > MAX_VALUES and states.share_repeated):
         return None
     with _lock:
-        held = next((i for _, i in _cache.values() if i is not None and i.saved == (snap.root, digest)), None)
+        held = next((i for _, i in _cache.values() if i is not None and i.saved == (snap.root, found.contents)), None)
     if held is not None:
         return held
     with collector_paused():
-        data = run_index_file.load(snap.root, digest)
+        data = run_index_file.load(snap.root, found)
         if data is None:
             return None
         index = RunIndex(snap.root, data)
-    index.saved = (snap.root, digest)
+    index.saved = (snap.root, found.contents)
     return index
+
+
+def forget(snap: Snapshot) -> None:
+    """Drop the runs held for the snapshot's experiments (their saved file changed under them)."""
+    with _lock:
+        _cache.pop((snap.root, tuple(snap.experiment_ids) if snap.experiment_ids is not None else None), None)
 
 
 def _read_now(slot: Hashable, key: Hashable) -> bool:
@@ -444,8 +472,8 @@ def _read_index(snap: Snapshot) -> RunIndex | None:
 
 
 def save_index(root: Path) -> None:
-    """Save the rows of the whole store's runs for the next process's first search (after a
-    compaction), up to ``MAX_VALUES`` values."""
+    """Save the whole store's runs for the next process's first search (after a compaction),
+    up to ``SAVED_MAX_VALUES`` values."""
     with Snapshot(root, share=False) as snap:  # as if unread: the next search is the first
-        if fits(snap, MAX_VALUES):
+        if fits(snap, SAVED_MAX_VALUES):
             run_index_file.save(root, snap.files, read_data(snap))

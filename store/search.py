@@ -5,15 +5,16 @@
 the exports: one row per run, one column per metric, param and tag. They filter and sort in
 DuckDB with one statement, so the cost does not grow with the histories: only the per-run
 summaries are read. Where the process holds the snapshot's runs in memory, or they were saved
-for its files (``run_index``), ``find_in_memory`` finds the same runs without DuckDB, and
+for its files (``run_index``), ``answer_in_memory`` finds the same runs without DuckDB, and
 ``search_runs`` and ``runs_columns`` answer from them.
 """
 
 from __future__ import annotations
 
 import difflib
+import logging
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from store.catalog import Catalog, catalog
 from store.view_type import ViewType
@@ -36,6 +37,8 @@ RUN_INFO_COLUMNS = (
 )
 _STAGES = {ViewType.ACTIVE_ONLY: ["active"], ViewType.DELETED_ONLY: ["deleted"], ViewType.ALL: ["active", "deleted"]}
 SYSTEM_TAG_PREFIX = "mlflow."
+T = TypeVar("T")
+log = logging.getLogger("mltui.store")
 
 
 def search_sql(
@@ -91,7 +94,7 @@ def _check_max_results(max_results: int | None) -> None:
         raise ValidationError(f"invalid max_results {max_results!r}: expected a number >= 0")
 
 
-def find_in_memory(
+def answer_in_memory(
     snap: Snapshot,
     query: str,
     experiment_ids: Sequence[str] | None,
@@ -99,23 +102,31 @@ def find_in_memory(
     order_by: Sequence[str] | None,
     max_results: int | None,
     strict: bool,
-) -> tuple[RunIndex, Matched] | None:
-    """The runs ``search_sql`` would select, found in the runs held in memory for the snapshot's
-    files (or saved for them: ``run_index_file``), or None when there are none: search in DuckDB
-    then. ``index.runs(matched)`` makes them ``Client.search_runs``' answer."""
-    from store.run_index import index_for
+    answer: Callable[[RunIndex, Matched], T],
+) -> T | None:
+    """``answer`` of the runs ``search_sql`` would select, found in the runs held in memory for
+    the snapshot's files (or saved for them: ``run_index_file``), or None when there are none:
+    search in DuckDB then. A saved column found changed or damaged while answering (another
+    process saved newer runs since they were loaded) is None too: the runs are dropped."""
+    from store.run_index import forget, index_for
+    from store.run_index_file import Damaged
 
     index = index_for(snap)
     if index is None:
         return None
     _check_max_results(max_results)
     ids = list(experiment_ids) if experiment_ids is not None else None
-    known = _keys_for(query, order_by, strict, lambda: index.catalog(ids))
-    node = filter_node(query, known, strict) if query.strip() else None
-    if node is not None:
-        compile_filter(node, query)  # a filter's errors before the sort's, as ``search_sql`` raises them
-    keys = sort_keys(list(order_by), known, strict) if order_by else []
-    return index, index.matched(node, keys, _STAGES[ViewType(view_type)], ids, max_results, query)
+    try:
+        known = _keys_for(query, order_by, strict, lambda: index.catalog(ids))
+        node = filter_node(query, known, strict) if query.strip() else None
+        if node is not None:
+            compile_filter(node, query)  # a filter's errors before the sort's, as ``search_sql`` raises them
+        keys = sort_keys(list(order_by), known, strict) if order_by else []
+        return answer(index, index.matched(node, keys, _STAGES[ViewType(view_type)], ids, max_results, query))
+    except Damaged as exc:
+        log.debug("%s; searching the store's files", exc)
+        forget(snap)
+        return None
 
 
 def search_run_ids(
@@ -184,15 +195,18 @@ def runs_columns(
     or held in memory for the snapshot's files when there are (``run_index``): a compacted
     store's ``mltui query`` then opens no DuckDB either."""
     chosen = _aggregates(aggregates)
-    in_memory = find_in_memory(snap, query, experiment_ids, view_type, order_by, max_results, strict=True)
-    if in_memory is not None:
-        index, matched = in_memory
+
+    def wide(index: RunIndex, matched: Matched) -> Columns:
         names, fields = list(RUN_COLUMNS), [("runs", None, c) for c in RUN_COLUMNS]
         known = index.catalog(list(experiment_ids) if experiment_ids is not None else None)
         for prefix, view, keys, value_of in _pivots(known, chosen):
             names += [f"{prefix}.{key}" for key in keys]
             fields += [(view, key, value_of(key)) for key in keys]
         return _present(names, index.wide(matched, fields))
+
+    in_memory = answer_in_memory(snap, query, experiment_ids, view_type, order_by, max_results, True, wide)
+    if in_memory is not None:
+        return in_memory
     sql, bound, names = _wide_select(snap, query, experiment_ids, view_type, order_by, max_results, chosen)
     _, rows = snap.fetch(sql, bound)
     return _present(names, [list(c) for c in zip(*rows)])

@@ -14,16 +14,17 @@ runs both on random stores and queries and compares):
   computed when the runs are loaded;
 - a sort puts missing values last both ways; ties keep the store's order (newest first).
 
-The source answers for each column only the runs that have a value, as ``(position, value)``;
-text columns give ``Text`` records.
+The source answers for each column only the runs that have a value: their positions and values
+(``Pairs``); text columns give ``Text`` records.
 """
 
 from __future__ import annotations
 
 import operator
 import re
-from collections.abc import Callable, Iterable
-from functools import lru_cache
+from collections.abc import Callable, Iterable, Sequence
+from functools import cached_property, lru_cache
+from itertools import compress, repeat
 from typing import Any, NamedTuple, Protocol
 
 from store.query.compile import Column, column, compile_filter, moment, number_of
@@ -47,11 +48,15 @@ class Text(NamedTuple):
     lowered: str
 
 
+Pairs = tuple[Sequence[int], Sequence[Any]]
+"""A column: the positions of the runs that have a value, and their values, in the same order."""
+
+
 class Source(Protocol):
     size: int
 
-    def values(self, col: Column) -> list[tuple[int, Any]]:
-        """``(position, value)`` of every run with a non-null value in ``col``."""
+    def values(self, col: Column) -> Pairs:
+        """Every run with a non-null value in ``col``, and its value."""
 
     def present(self, col: Column) -> set[int]:
         """Positions of the runs that have ``col``'s key (metrics, params, tags)."""
@@ -71,7 +76,10 @@ class _Evaluator:
     def __init__(self, source: Source, text: str) -> None:
         self.source = source
         self.text = text
-        self.every = set(range(source.size))
+
+    @cached_property
+    def every(self) -> set[int]:
+        return set(range(self.source.size))
 
     def node(self, node: Node) -> set[int]:
         if isinstance(node, And):
@@ -88,18 +96,23 @@ class _Evaluator:
         col = column(node.left)
         if isinstance(node, IsNull):
             if col.long_view is None:
-                present = {p for p, _ in self.source.values(col)}
+                present = set(self.source.values(col)[0])
             else:
                 present = self.source.present(col)
             return set(present) if node.negated else self.every - present
         if isinstance(node, InList):
             tests = [self.test(col, node.left, "=", value) for value in node.values]
             if node.negated:  # NOT (a OR b) in SQL's logic: unknown (text that is no number) is not false
-                return {p for p, v in self.source.values(col) if all(t(v) is False for t in tests)}
-            return {p for p, v in self.source.values(col) if any(t(v) for t in tests)}
+                return {p for p, v in zip(*self.source.values(col)) if all(t(v) is False for t in tests)}
+            return {p for p, v in zip(*self.source.values(col)) if any(t(v) for t in tests)}
         assert isinstance(node, Compare)
+        positions, values = self.source.values(col)
+        if col.type in ("number", "count") and "LIKE" not in node.op:
+            x = float(number_of(node.right))  # type: ignore[arg-type]
+            if x == x:  # Python compares doubles as DuckDB does, but for NaN: it matches only !=
+                return set(compress(positions, map(_OPS[node.op], values, repeat(x))))
         test = self.test(col, node.left, node.op, node.right)
-        return {p for p, v in self.source.values(col) if test(v)}
+        return {p for p, v in zip(positions, values) if test(v)}
 
     def test(self, col: Column, operand: Operand, op: str, lit: Literal) -> Test:
         """A function of one value, true where the SQL condition is."""
@@ -177,7 +190,7 @@ def ordered(positions: Iterable[int], keys: list[SortKey], source: Source) -> li
     items: list[tuple[dict[int, Any], bool]] = []
     for key in keys:
         col = column(key.operand)
-        values = dict(source.values(col))
+        values = dict(zip(*source.values(col)))
         if col.type == "text":
             if col.long_view is not None:
                 numbers = {p: t.number for p, t in values.items() if t.number is not None}

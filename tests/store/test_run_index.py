@@ -24,7 +24,7 @@ from store.compaction import compact
 from store.entities import Run, ViewType
 from store.errors import MltuiError, QueryError
 from store.reader import Snapshot
-from store.search import RUN_INFO_COLUMNS, find_in_memory, runs_columns, search_sql
+from store.search import RUN_INFO_COLUMNS, answer_in_memory, runs_columns, search_sql
 from store.state_cache import states
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -70,8 +70,8 @@ def indexes(client: store.Client) -> dict[tuple[str, ...] | None, tuple[run_inde
     found = {}
     for scope in (None, ["1"], ["2", "3"]):
         with client.snapshot(scope) as snap:
-            digest = run_index_file.saved_digest(client.root, snap.files, scope)
-            saved = run_index_file.load(client.root, digest) if digest is not None else None
+            place = run_index_file.saved(client.root, snap.files, scope)
+            saved = run_index_file.load(client.root, place) if place is not None else None
             assert saved is not None
             key = tuple(scope) if scope is not None else None
             found[key] = (run_index.RunIndex(client.root, run_index.read_data(snap)),
@@ -95,9 +95,8 @@ def _answers(client: store.Client, indexes: dict, query: str, order_by: list[str
                     found = client._runs_of(snap, sql, params)
                 else:
                     run_index._cache[slot] = (key, index)
-                    in_memory = find_in_memory(snap, query, experiments, view, order_by, limit, strict=False)
-                    assert in_memory is not None
-                    found = in_memory[0].runs(in_memory[1])
+                    found = answer_in_memory(snap, query, experiments, view, order_by, limit, False, run_index.RunIndex.runs)
+                    assert found is not None
                 answers.append(_plain(found))
             except QueryError as exc:
                 answers.append(f"QueryError: {exc}")
@@ -342,13 +341,41 @@ def test_saved_runs_serve_only_the_files_they_were_made_from(tmp_path: Path, mon
     a = c.get_experiment_by_name("a").experiment_id
     for scope, usable in (([a], True), ([b], False), (None, False)):
         with c.snapshot(scope) as snap:
-            assert (run_index_file.saved_digest(root, snap.files, scope) is not None) is usable
+            assert (run_index_file.saved(root, snap.files, scope) is not None) is usable
     assert [r.info.run_name for r in c.search_runs([b], "accuracy > 0.9")] == ["b-late"]
     assert [r.info.run_name for r in c.search_runs(None, "accuracy > 0.9")] == ["b-late"]
     assert [r.info.run_name for r in c.search_runs([a], "accuracy > 0.8")] == ["a2"]
 
 
-@pytest.mark.parametrize("damage", ["flip", "truncate", "garbage", "empty"])
+def test_runs_saved_beyond_memory_serve_one_shot_commands_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`mltui compact` saves more runs than a process holds in memory (MAX_VALUES): a one-shot
+    command such as `mltui query` answers from the columns it reads of them, what DuckDB
+    answers; a process that searches again never loads them and reads the store's files."""
+    root = tmp_path / "mlstore"
+    c = _two_experiments(root)
+    with c.snapshot() as snap:
+        wide = runs_columns(snap, "accuracy > 0.6", order_by=["accuracy:desc"])
+    run_index_file.path_of(root).unlink()
+    monkeypatch.setattr(run_index, "_cache", {})
+    with c.snapshot() as snap:
+        assert runs_columns(snap, "accuracy > 0.6", order_by=["accuracy:desc"]) == wide  # DuckDB's
+    monkeypatch.setattr(run_index, "MAX_VALUES", 3)
+    compact(root)
+    assert run_index_file.path_of(root).exists()
+    monkeypatch.setattr(run_index, "_cache", {})
+    monkeypatch.setattr(run_index, "_seen", {})
+    for _ in range(2):
+        with c.snapshot() as snap:
+            assert run_index.index_for(snap) is None
+    monkeypatch.setattr(states, "share_repeated", False)  # a one-shot command's process
+    monkeypatch.setattr(run_index, "_cache", {})
+    with c.snapshot() as snap:
+        index = run_index.index_for(snap)
+        assert index is not None and index.values > 3
+        assert runs_columns(snap, "accuracy > 0.6", order_by=["accuracy:desc"]) == wide
+
+
+@pytest.mark.parametrize("damage", ["flip", "column", "truncate", "garbage", "empty"])
 def test_damaged_saved_runs_are_ignored_and_doctor_removes_them(tmp_path: Path, damage: str,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """Saved runs whose bytes are damaged are never used: searches read the files and give the
@@ -359,8 +386,10 @@ def test_damaged_saved_runs_are_ignored_and_doctor_removes_them(tmp_path: Path, 
     c = _two_experiments(root)
     path = run_index_file.path_of(root)
     data = path.read_bytes()
+    body = data.index(b"\n") + 1
     damaged = {
-        "flip": data[:-40] + bytes([data[-40] ^ 1]) + data[-39:],
+        "flip": data[:-40] + bytes([data[-40] ^ 1]) + data[-39:],  # in the contents, saved last
+        "column": data[: body + 10] + bytes([data[body + 10] ^ 1]) + data[body + 11 :],  # the run ids'
         "truncate": data[: len(data) - 100],
         "garbage": b"\x00\xffnot json\n[]",
         "empty": b"",
@@ -368,9 +397,12 @@ def test_damaged_saved_runs_are_ignored_and_doctor_removes_them(tmp_path: Path, 
     path.write_bytes(damaged)
     monkeypatch.setattr(run_index, "_cache", {})
     with c.snapshot() as snap:
-        digest = run_index_file.saved_digest(root, snap.files, None)
-        assert digest is None or run_index_file.load(root, digest) is None
+        found = run_index_file.saved(root, snap.files, None)
+        assert damage == "column" or found is None or run_index_file.load(root, found) is None
     assert sorted(r.info.run_name for r in c.search_runs(filter_string="accuracy > 0.8")) == ["a2", "b2"]
+    monkeypatch.setattr(run_index, "_seen", {})  # a first search again: a second would save sound runs
+    with c.snapshot() as snap:
+        assert runs_columns(snap, "accuracy > 0.8", order_by=["run_name"])["run_name"] == ["a2", "b2"]
     report = diagnose(root)
     assert [f.kind for f in report.findings] == ["index"] and not report.healthy
     assert diagnose(root, fix=True).fixed and not path.exists()
@@ -391,12 +423,15 @@ def test_saved_runs_of_another_shape_fail_clearly_and_doctor_removes_them(tmp_pa
     c = _two_experiments(root)
     path = run_index_file.path_of(root)
     header, body = path.read_bytes().split(b"\n", 1)
-    size, runs, long, keys, experiments = marshal.loads(body)
-    runs[1] = marshal.dumps(["one name for six runs"], 4)  # the run names' column, too short
-    body = marshal.dumps((size, runs, long, keys, experiments), 4)
     fields = json.loads(header)
-    fields["digest"] = zlib.crc32(body)
-    path.write_bytes(json.dumps(fields).encode() + b"\n" + body)
+    offset, length, _ = fields["contents"]
+    size, runs, long, keys, experiments = marshal.loads(body[offset : offset + length])
+    short = marshal.dumps(["one name for six runs"], 4)  # the run names' column, too short
+    runs[1] = (len(body), len(short), zlib.crc32(short))
+    body += short
+    contents = marshal.dumps((size, runs, long, keys, experiments), 4)
+    fields["contents"] = [len(body), len(contents), zlib.crc32(contents)]
+    path.write_bytes(json.dumps(fields).encode() + b"\n" + body + contents)
     monkeypatch.setattr(run_index, "_cache", {})
     with pytest.raises(MltuiError, match="doctor --fix"):
         c.search_runs(filter_string="accuracy > 0.8")
@@ -474,8 +509,8 @@ def test_saves_at_once_leave_one_whole_file(tmp_path: Path) -> None:
         t.start()
     for t in threads:
         t.join()
-    digest = run_index_file.saved_digest(root, files, None)
-    assert digest is not None
-    loaded = run_index_file.load(root, digest)
+    found = run_index_file.saved(root, files, None)
+    assert found is not None
+    loaded = run_index_file.load(root, found)
     assert loaded is not None and [list(r) for r in loaded.runs] in [[list(r) for r in v.runs] for v in versions]
     assert [p.name for p in run_index_file.path_of(root).parent.iterdir()] == [run_index_file.NAME]
