@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sys
 import warnings
-from collections.abc import Iterable
+from collections.abc import Callable, Collection, Iterable
 from pathlib import Path
 
 from store import duck
@@ -100,24 +100,36 @@ def _stable_listing(directory: Path) -> list[Path]:
     return files
 
 
-def visible_files(directory: Path, damaged: Iterable[Path] = ()) -> list[Path]:
+def visible_files(
+    directory: Path, damaged: Iterable[Path] = (), seen_together: Callable[[Path], Collection[str]] | None = None
+) -> list[Path]:
     """The files of a partition a reader should read: merged inputs and damaged files left out.
+
+    ``seen_together(directory)``: names of files of the partition a listing that read their
+    footers found visible at once (``run_index_file.listed``). None of them replaces another, so when every
+    file listed now is among them no footer is read: a compacted store whose histories span
+    several large merged files is listed without loading a Parquet reader.
 
     Raises FileNotFoundError when a merged file vanished while being looked at (a concurrent
     compaction replaced it): the caller lists again.
     """
     files = _stable_listing(directory)
     skip = {p.name for p in damaged}
-    if len(files) < 2:
-        # A lone file replaces nothing listed: a compacted partition is read without opening a
-        # footer (or loading a Parquet reader at all); a damaged one is found by the read.
+    merged = [f for f in files if f.name.endswith(MERGED_SUFFIX) and f.name not in skip]
+    if (
+        len(files) < 2
+        or not merged
+        or (seen_together is not None and {f.name for f in files} <= set(seen_together(directory)))
+    ):
+        # A lone file replaces nothing listed, nor do files that are no merge's output: a
+        # compacted partition is read without opening a footer (or loading a Parquet reader at
+        # all); a damaged one is found by the read.
         return [f for f in files if f.name not in skip]
     excluded: set[str] = set()
-    for f in files:
-        if f.name.endswith(MERGED_SUFFIX) and f.name not in skip:
-            try:
-                excluded |= replaced_by(f)
-            except ValueError as exc:
-                warnings.warn(f"mltui: skipping damaged merged file {exc}", stacklevel=2)
-                skip.add(f.name)
+    for f in merged:
+        try:
+            excluded |= replaced_by(f)
+        except ValueError as exc:
+            warnings.warn(f"mltui: skipping damaged merged file {exc}", stacklevel=2)
+            skip.add(f.name)
     return [f for f in files if f.name not in excluded and f.name not in skip]

@@ -25,16 +25,17 @@ listing; a damaged file is reported once (``warnings``) and left out instead of 
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import threading
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from store import duck, liveness
+from store import duck, liveness, run_index_file
 from store.errors import MltuiError
 from store.layout import GLOBAL_TABLES, RUN_TABLES, check_store, partitions, table_dir
 from store.listing import visible_files
@@ -214,6 +215,11 @@ class Snapshot:
 
     def _list(self) -> dict[str, list[Path]]:
         files: dict[str, list[Path]] = {}
+        listed = functools.cache(lambda: run_index_file.listed(self.root))  # read only if needed
+
+        def together(directory: Path) -> Collection[str]:
+            return listed().get(directory.relative_to(self.root).as_posix(), ())
+
         for table in GLOBAL_TABLES + RUN_TABLES:
             parts = partitions(self.root, table)
             if self.experiment_ids is not None and table in RUN_TABLES:
@@ -221,7 +227,7 @@ class Snapshot:
                 parts = [p for p in parts if p in wanted]
             found: list[Path] = []
             for part in parts:
-                found.extend(visible_files(table_dir(self.root, table, part), _damaged))
+                found.extend(visible_files(table_dir(self.root, table, part), _damaged, together))
             files[table] = found
         return files
 

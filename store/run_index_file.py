@@ -158,7 +158,7 @@ def save(root: Path, files: Mapping[str, Sequence[Path]], data: RunIndexData) ->
     contents = body.add(marshal.dumps(
         (data.size, runs, long, [tuple(k) for k in data.keys], [tuple(e) for e in data.experiments]), MARSHAL_VERSION
     ))
-    header = {"format": FORMAT, "files": {t: _names(root, files.get(t, ())) for t in TABLES},
+    header = {"format": FORMAT, "files": {t: _names(root, f) for t, f in {**dict.fromkeys(TABLES, ()), **files}.items()},
               "values": data.values, "contents": contents}
     path = path_of(root)
     # A name of its own per save (processes and threads save at once), made with the store's
@@ -218,6 +218,39 @@ def saved(root: Path, files: Mapping[str, Sequence[Path]], experiment_ids: Seque
     except (OSError, ValueError, TypeError, KeyError, AttributeError, IndexError):
         pass  # no file, or not one of ours: ``doctor`` says which
     return None
+
+
+def listed(root: Path) -> Mapping[str, frozenset[str]]:
+    """The names of the files the saved runs were made from (the histories' too), by folder
+    relative to the store: files one listing found visible together (``listing.visible_files``).
+    Empty without a saved file of this format. Read again only when the file changed."""
+    try:
+        with open(path_of(root), "rb") as file:
+            st = os.fstat(file.fileno())
+            key = (str(root), st.st_ino, st.st_mtime_ns, st.st_size)
+            if key not in _listed:
+                _listed.clear()
+                _listed[key] = _folders(json.loads(file.readline()))
+            return _listed[key]
+    except (OSError, ValueError):
+        return {}
+
+
+_listed: dict[tuple[str, int, int, int], Mapping[str, frozenset[str]]] = {}
+
+
+def _folders(header: Any) -> Mapping[str, frozenset[str]]:
+    try:
+        if header.get("format") != FORMAT:
+            return {}
+        folders: dict[str, set[str]] = {}
+        for names in header["files"].values():
+            for name in names:
+                folder, _, file_name = name.rpartition("/")
+                folders.setdefault(folder, set()).add(file_name)
+        return {folder: frozenset(names) for folder, names in folders.items()}
+    except (TypeError, KeyError, AttributeError):
+        return {}
 
 
 def load(root: Path, saved: Saved) -> RunIndexData | None:

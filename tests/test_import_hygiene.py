@@ -95,3 +95,47 @@ def test_query_on_a_compacted_store_loads_no_duckdb(tmp_path: Path) -> None:
     assert loaded == ["duckdb"]
     assert read == saved
     assert not run_index_file.path_of(root).exists()  # a one-shot command reads the runs once, saves none
+
+
+def test_histories_in_several_merged_files_are_listed_without_a_parquet_reader(tmp_path: Path) -> None:
+    """Histories too large to merge again stay in several merged files, whose footers a listing
+    reads to leave out what they replace. After `mltui compact`, the names it saved say they
+    were seen together: `mltui query` reads no footer and loads neither DuckDB nor pyarrow. A
+    merged file appearing beside them (a compaction killed before deleting its inputs) gets
+    the footers read again, and the inputs it holds are left out: no point is read twice."""
+    import shutil
+
+    import store
+    from store import compaction, run_index
+    from store.layout import table_dir
+    from store.listing import visible_files
+    from store.reader import Snapshot
+
+    root = tmp_path / "mlstore"
+    client = store.Client(root)
+    run = client.create_run(run_name="long").info.run_id
+    for step in range(4):  # four flushes: four files of points
+        client.log_metric(run, "accuracy", 0.9 + step / 100, step=step)
+        client.flush()
+    client.set_terminated(run)
+    client.flush()
+    directory = table_dir(root, "metrics", "0")
+    first, second = [visible_files(directory)[i : i + 2] for i in (0, 2)]
+    merged = []
+    for inputs in (first, second):
+        merged.append(compaction.merged_name(directory))
+        assert compaction.merge_files(root, "metrics", "0", inputs, merged[-1])
+    run_index.save_index(root)  # what `mltui compact` ends with, the two merged files left as they are
+    out, loaded = _query(root, "accuracy > 0.9", "--format", "csv")
+    assert loaded == [] and "long" in out
+    aside = tmp_path / "aside"
+    aside.mkdir()
+    for f in merged:
+        shutil.copy2(f, aside / f.name)
+    assert compaction.merge_files(root, "metrics", "0", merged, compaction.merged_name(directory))
+    for f in merged:  # the killed compaction's inputs, still there beside its output
+        shutil.copy2(aside / f.name, f)
+    with Snapshot(root) as snap:
+        assert [f.name for f in snap.files["metrics"]] not in ([m.name for m in merged], [])
+        assert len(snap.files["metrics"]) == 1
+    assert [m.step for m in client.get_metric_history(run, "accuracy")] == [0, 1, 2, 3]
