@@ -433,7 +433,10 @@ def _saved_index(snap: Snapshot) -> RunIndex | None:
         data = run_index_file.load(snap.root, found)
         if data is None:
             return None
-        index = RunIndex(snap.root, data)
+        try:
+            index = RunIndex(snap.root, data)  # reads the statuses
+        except run_index_file.Damaged:
+            return None
     index.saved = (snap.root, found.contents)
     return index
 

@@ -5,6 +5,7 @@ used when the process searches the same files again."""
 from __future__ import annotations
 
 import json
+import marshal
 import math
 import subprocess
 import sys
@@ -375,7 +376,7 @@ def test_runs_saved_beyond_memory_serve_one_shot_commands_only(tmp_path: Path, m
         assert runs_columns(snap, "accuracy > 0.6", order_by=["accuracy:desc"]) == wide
 
 
-@pytest.mark.parametrize("damage", ["flip", "column", "truncate", "garbage", "empty"])
+@pytest.mark.parametrize("damage", ["flip", "ids column", "statuses column", "truncate", "garbage", "empty"])
 def test_damaged_saved_runs_are_ignored_and_doctor_removes_them(tmp_path: Path, damage: str,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """Saved runs whose bytes are damaged are never used: searches read the files and give the
@@ -386,10 +387,14 @@ def test_damaged_saved_runs_are_ignored_and_doctor_removes_them(tmp_path: Path, 
     c = _two_experiments(root)
     path = run_index_file.path_of(root)
     data = path.read_bytes()
-    body = data.index(b"\n") + 1
+    header, body = data.split(b"\n", 1)
+    offset, length, _ = json.loads(header)["contents"]
+    columns = marshal.loads(body[offset : offset + length])[1]
+    at = {"ids": len(header) + 1 + columns[0][0] + 10, "statuses": len(header) + 1 + columns[3][0] + 5}
     damaged = {
         "flip": data[:-40] + bytes([data[-40] ^ 1]) + data[-39:],  # in the contents, saved last
-        "column": data[: body + 10] + bytes([data[body + 10] ^ 1]) + data[body + 11 :],  # the run ids'
+        # a column read when answering (the run ids), or when the runs are loaded (the statuses)
+        **{f"{name} column": data[:i] + bytes([data[i] ^ 1]) + data[i + 1 :] for name, i in at.items()},
         "truncate": data[: len(data) - 100],
         "garbage": b"\x00\xffnot json\n[]",
         "empty": b"",
@@ -398,7 +403,7 @@ def test_damaged_saved_runs_are_ignored_and_doctor_removes_them(tmp_path: Path, 
     monkeypatch.setattr(run_index, "_cache", {})
     with c.snapshot() as snap:
         found = run_index_file.saved(root, snap.files, None)
-        assert damage == "column" or found is None or run_index_file.load(root, found) is None
+        assert "column" in damage or found is None or run_index_file.load(root, found) is None
     assert sorted(r.info.run_name for r in c.search_runs(filter_string="accuracy > 0.8")) == ["a2", "b2"]
     monkeypatch.setattr(run_index, "_seen", {})  # a first search again: a second would save sound runs
     with c.snapshot() as snap:
@@ -414,7 +419,6 @@ def test_saved_runs_of_another_shape_fail_clearly_and_doctor_removes_them(tmp_pa
     """A saved file whose CRC matches but whose columns are not what mltui writes (a bug, or a
     file made by hand) fails the search with a message naming the fix; `doctor` finds it and
     `--fix` removes it, and the search then reads the Parquet files."""
-    import marshal
     import zlib
 
     from store.doctor import diagnose
