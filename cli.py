@@ -34,11 +34,16 @@ class Context:
     def snapshot(self):  # noqa: ANN201  (store.reader.Snapshot)
         """A read of the store for a command that only reads (no pyarrow, no writer loaded), once:
         a second look at the same files (``-x`` names, then the runs) must not load them all."""
+        from store.errors import NotFound
+        from store.layout import check_store
         from store.reader import Snapshot
         from store.state_cache import one_shot
 
+        root = self.store_path.absolute()
+        if not check_store(root):  # a mistyped --store would read as an empty store
+            raise NotFound(f"no mltui store at {root}: pass --store PATH or set MLTUI_STORE")
         one_shot()
-        return Snapshot(self.store_path.absolute())
+        return Snapshot(root)
 
     @property
     def store_path(self) -> Path:
@@ -252,12 +257,12 @@ def experiments_command(ctx: Context, show_all: bool, fmt: str) -> None:
     """Experiments with their number of runs, most recently active first."""
     import json
 
-    from store.entities import ViewType
-    from store.search import experiments_table
+    from store.search import experiments_rows
     from store.timefmt import iso_time, short_time
+    from store.view_type import ViewType
 
-    with ctx.client().snapshot() as snap:
-        rows = experiments_table(snap, ViewType.ALL if show_all else ViewType.ACTIVE_ONLY).to_pylist()
+    with ctx.snapshot() as snap:
+        rows = experiments_rows(snap, ViewType.ALL if show_all else ViewType.ACTIVE_ONLY)
     if fmt == "json":
         for row in rows:
             row["last_start_time"] = iso_time(row["last_start_time"])

@@ -352,9 +352,10 @@ def experiment_ids_for(snap: Snapshot, names: Sequence[str]) -> list[str]:
     return ids
 
 
-def experiments_table(snap: Snapshot, view_type: ViewType = ViewType.ACTIVE_ONLY) -> pa.Table:
-    """``experiment_id, name, runs, running, last_start_time, lifecycle_stage`` (newest first)."""
-    return snap.query(
+def experiments_rows(snap: Snapshot, view_type: ViewType = ViewType.ACTIVE_ONLY) -> list[dict[str, Any]]:
+    """``experiment_id, name, runs, running, last_start_time, lifecycle_stage`` (newest first),
+    as Python rows: ``mltui experiments`` imports no pyarrow (0.2 s of a cold command)."""
+    names, rows = snap.fetch(
         """
         SELECT e.experiment_id, e.name, count(r.run_id) AS runs,
                count(r.run_id) FILTER (WHERE r.status = 'RUNNING') AS running,
@@ -367,3 +368,4 @@ def experiments_table(snap: Snapshot, view_type: ViewType = ViewType.ACTIVE_ONLY
         """,
         [_STAGES[ViewType(view_type)]],
     )
+    return [dict(zip(names, row)) for row in rows]

@@ -15,7 +15,7 @@ import store
 from store.entities import ViewType
 from store.errors import NotFound, ValidationError
 from store.reader import Snapshot
-from store.search import experiment_ids_for, experiments_table, runs_table, search_run_ids, search_sql
+from store.search import experiment_ids_for, experiments_rows, runs_table, search_run_ids, search_sql
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +81,7 @@ def test_experiment_names_resolve_with_suggestions(snap: Snapshot) -> None:
 
 def test_experiments_table_counts_runs(snap: Snapshot) -> None:
     """The experiments listing counts active runs only, most recent first."""
-    rows = experiments_table(snap).to_pylist()
+    rows = experiments_rows(snap)
     assert [(r["name"], r["runs"]) for r in rows[:2]] == [("cifar", 1), ("mnist", 5)]
 
 
