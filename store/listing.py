@@ -106,9 +106,9 @@ def visible_files(
     """The files of a partition a reader should read: merged inputs and damaged files left out.
 
     ``seen_together(directory)``: names of files of the partition a listing that read their
-    footers found visible at once (``run_index_file.listed``). None of them replaces another, so when every
-    file listed now is among them no footer is read: a compacted store whose histories span
-    several large merged files is listed without loading a Parquet reader.
+    footers found visible at once (``run_index_file.listed``). None of them replaces another,
+    so when every file listed now is among them no footer is read: a compacted store whose
+    histories span several large merged files is listed without loading a Parquet reader.
 
     Raises FileNotFoundError when a merged file vanished while being looked at (a concurrent
     compaction replaced it): the caller lists again.

@@ -94,7 +94,8 @@ class RunIndex:
         self._keys = data.keys
         self.experiments = data.experiments  # (experiment_id, name) of every experiment
         self._catalogs: dict[tuple[str, ...] | None, Catalog] = {}
-        self.saved: tuple[Path, run_index_file.Part] | None = None  # (store, contents) when loaded from ``run_index_file``
+        # (store, where its contents are) when loaded from ``run_index_file``
+        self.saved: tuple[Path, run_index_file.Part] | None = None
         self._run_infos: dict[int, RunInfo] = {}  # made when first returned; frozen: shared by every search
         self._searched = False  # see ``_data_of``
         self._maps: tuple[list[tuple[str, dict[int, Any]]], ...] | None = None  # see ``_by_key``
@@ -133,9 +134,9 @@ class RunIndex:
         j = _INFO.index(field)
         if field in _TEXT_ATTRIBUTES:
             i = len(_INFO) + 2 * _TEXT_ATTRIBUTES.index(field)
-            texts = self.info[j]
+            texts, numbers, lowered = self.info[j], self.info[i], self.info[i + 1]
             positions, _ = _present(range(self.size), texts)
-            return positions, [Text(texts[at], self.info[i][at], self.info[i + 1][at]) for at in positions]
+            return positions, [Text(texts[at], numbers[at], lowered[at]) for at in positions]
         return _present(range(self.size), self.info[j])
 
     def matched(
@@ -337,6 +338,8 @@ class _Live:
         info = self.index.info
         starts, ends = info[4], info[5]
         out = [None if starts[at] is None or ends[at] is None else ends[at] - starts[at] for at in found]
+        if not self.index.running:
+            return out
         for i, at in enumerate(found):
             if ends[at] is None and starts[at] is not None and info[3][at] == "RUNNING":
                 beat = self._heartbeats().get(info[0][at])

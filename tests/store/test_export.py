@@ -151,7 +151,9 @@ _FIELD = st.text(alphabet=st.sampled_from(['a', 'é', ' ', ',', '"', "\r", "\n",
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.integers(1, 3).flatmap(lambda width: st.lists(st.lists(_FIELD, min_size=width, max_size=width), min_size=1, max_size=4)))
+@given(st.integers(1, 3).flatmap(
+    lambda width: st.lists(st.lists(_FIELD, min_size=width, max_size=width), min_size=1, max_size=4)
+))
 def test_any_csv_field_reads_back_as_written(rows: list[list[str]]) -> None:
     """Commas, quotes, line breaks (a lone carriage return too) and empty fields, alone on a row
     or not: Python's csv reader gives back every row and field, Lines end in a plain newline."""

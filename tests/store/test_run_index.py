@@ -96,7 +96,9 @@ def _answers(client: store.Client, indexes: dict, query: str, order_by: list[str
                     found = client._runs_of(snap, sql, params)
                 else:
                     run_index._cache[slot] = (key, index)
-                    found = answer_in_memory(snap, query, experiments, view, order_by, limit, False, run_index.RunIndex.runs)
+                    found = answer_in_memory(
+                        snap, query, experiments, view, order_by, limit, False, run_index.RunIndex.runs
+                    )
                     assert found is not None
                 answers.append(_plain(found))
             except QueryError as exc:
