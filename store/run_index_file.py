@@ -229,10 +229,12 @@ def listed(root: Path) -> Mapping[str, frozenset[str]]:
         with open(path_of(root), "rb") as file:
             st = os.fstat(file.fileno())
             key = (str(root), st.st_ino, st.st_mtime_ns, st.st_size)
-            if key not in _listed:
+            found = _listed.get(key)
+            if found is None:  # threads may read it at once: the same answer either way
+                found = _folders(json.loads(file.readline()))
                 _listed.clear()
-                _listed[key] = _folders(json.loads(file.readline()))
-            return _listed[key]
+                _listed[key] = found
+            return found
     except (OSError, ValueError):
         return {}
 
