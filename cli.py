@@ -24,26 +24,34 @@ class Context:
         self.store = store
         self.debug = debug
 
-    def client(self):  # noqa: ANN201  (store.Client; imported lazily for a fast start)
+    def client(self, existing: bool = False):  # noqa: ANN201  (store.Client; imported lazily for a fast start)
+        """The store's client; ``existing``: for a command that only reads (see ``existing_store``)."""
         from store.client import Client
         from store.state_cache import one_shot
 
         one_shot()
-        return Client(self.store)
+        return Client(self.existing_store() if existing else self.store)
 
     def snapshot(self):  # noqa: ANN201  (store.reader.Snapshot)
         """A read of the store for a command that only reads (no pyarrow, no writer loaded), once:
         a second look at the same files (``-x`` names, then the runs) must not load them all."""
-        from store.errors import NotFound
-        from store.layout import check_store
         from store.reader import Snapshot
         from store.state_cache import one_shot
 
-        root = self.store_path.absolute()
-        if not check_store(root):  # a mistyped --store would read as an empty store
-            raise NotFound(f"no mltui store at {root}: pass --store PATH or set MLTUI_STORE")
+        root = self.existing_store()
         one_shot()
         return Snapshot(root)
+
+    def existing_store(self) -> Path:
+        """The store folder, which must hold a store: a mistyped --store is named, not read as an
+        empty store (no runs, unknown names)."""
+        from store.errors import NotFound
+        from store.layout import check_store
+
+        root = self.store_path.absolute()
+        if not check_store(root):
+            raise NotFound(f"no mltui store at {root}: pass --store PATH or set MLTUI_STORE")
+        return root
 
     @property
     def store_path(self) -> Path:
@@ -295,7 +303,7 @@ def runs_show(ctx: Context, run: str, fmt: str) -> None:
     from store import export
     from store.timefmt import short_duration, short_time
 
-    client = ctx.client()
+    client = ctx.client(existing=True)
     found = client.get_run(client.resolve_run(run))
     summaries = client.get_metric_summaries(found.info.run_id)
     artifacts = client.list_artifacts(found.info.run_id)
@@ -350,7 +358,7 @@ def diff_command(ctx: Context, runs: tuple[str, ...], show_all: bool, baseline: 
     if len(runs) < 2:
         raise click.UsageError("diff needs at least two runs")
     out_format = _export_format(fmt, output)
-    client = ctx.client()
+    client = ctx.client(existing=True)
     ids = [client.resolve_run(r) for r in runs]
     base = client.resolve_run(baseline) if baseline else None
     result = diff_runs(client, ids, base, show_all)
@@ -568,15 +576,6 @@ def models_history(ctx: Context, name: str, fmt: str) -> None:
 # ---------------------------------------------------------------- maintenance (issue 7)
 
 
-def _existing_store(ctx: Context) -> Path:
-    from store.layout import check_store
-
-    root = ctx.store_path
-    if not check_store(root):
-        raise MltuiError(f"no store at {root}")
-    return root
-
-
 @cli.command("compact")
 @pass_ctx
 def compact_command(ctx: Context) -> None:
@@ -590,7 +589,7 @@ def compact_command(ctx: Context) -> None:
 
     from store.compaction import compact
 
-    root = _existing_store(ctx)
+    root = ctx.existing_store()
     console = Console(stderr=True)
     if console.is_terminal:
         with Progress(console=console, transient=True) as bar:

@@ -50,13 +50,13 @@ def test_compact_in_a_pipe_prints_no_progress_bar(store_path: Path) -> None:
 def test_compact_without_a_store_fails_clearly(tmp_path: Path) -> None:
     """Compacting a folder that is not a store exits 1 with one line naming it."""
     result = CliRunner().invoke(cli, ["--store", str(tmp_path / "nothing"), "compact"], standalone_mode=False)
-    assert "no store at" in str(result.exception)
+    assert "no mltui store at" in str(result.exception)
     done = subprocess.run(
         [sys.executable, "-c", "import cli; cli.main()", "--store", str(tmp_path / "nothing"), "compact"],
         capture_output=True, text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     assert done.returncode == 1
-    assert done.stderr.strip() == f"Error: no store at {tmp_path / 'nothing'}"
+    assert done.stderr.strip() == f"Error: no mltui store at {tmp_path / 'nothing'}: pass --store PATH or set MLTUI_STORE"
 
 
 def test_doctor_healthy_store_exits_zero(store_path: Path) -> None:

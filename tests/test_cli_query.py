@@ -209,7 +209,7 @@ def test_store_may_follow_the_command(built: tuple[Path, dict[str, str]]) -> Non
 def test_reading_a_folder_that_holds_no_store_says_so(mltui, tmp_path: Path) -> None:  # noqa: ANN001
     """A mistyped --store is named, not read as an empty store (no runs, unknown names)."""
     missing = tmp_path / "mlstroe"
-    for command in (["query", "accuracy > 0.9"], ["experiments"]):
+    for command in (["query", "accuracy > 0.9"], ["experiments"], ["runs", "show", "abc"], ["diff", "a", "b"]):
         code, out, err = mltui("--store", str(missing), *command)
         assert (code, out) == (1, "") and f"no mltui store at {missing}" in err
     assert not missing.exists()
