@@ -14,9 +14,8 @@ from operator import attrgetter, itemgetter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
 from filelock import FileLock
 
 from store import artifacts, layout, liveness, validation
@@ -41,7 +40,12 @@ from store.names import random_run_name
 from store.reader import Snapshot
 from store.registry_client import RegistryMixin
 from store.validation import INT64_MAX, INT64_MIN
-from store.writer import MAX_BUFFERED_POINTS, POINT_TYPE, RunBuffer, Writer, flush_if_writing, writer_for
+from store.writers import flush_if_writing
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from store.writer import RunBuffer, Writer
 
 DEFAULT_EXPERIMENT_ID = "0"
 DEFAULT_EXPERIMENT_NAME = "Default"
@@ -78,6 +82,8 @@ class Client(RegistryMixin):
         """The process's writer of this store (looked up once: a run's calls ask for it often)."""
         w = self._writer
         if w is None or w._closed:
+            from store.writer import writer_for  # with pyarrow: a process that only reads loads neither
+
             layout.init_store(self.root)
             w = self._writer = writer_for(self.root)
         return w
@@ -421,6 +427,8 @@ class Client(RegistryMixin):
         tags: Iterable[RunTag] = (),
     ) -> None:
         """Log many values at once; validated first, so a bad item writes nothing of the batch."""
+        from store.writer import MAX_BUFFERED_POINTS
+
         state = self._state(run_id)
         params = list(params)
         tags = list(tags)
@@ -441,10 +449,10 @@ class Client(RegistryMixin):
         for t in tags:
             self._record_tag(state, t.key, t.value)
         buffer = state.buffer
-        if isinstance(points, pa.StructArray):
-            buffer.batches.append(points)
-        else:
+        if isinstance(points, list):
             buffer.points.extend(points)
+        else:
+            buffer.batches.append(points)
         if len(points) + len(buffer.points) >= MAX_BUFFERED_POINTS:
             self.writer.wake()
 
@@ -701,6 +709,10 @@ def _batch_points(metrics: Iterable[Metric]) -> pa.StructArray | list[tuple[str,
     write; anything else (a new key, a None step, a numpy scalar, a bad value) goes through the
     point-by-point rules and their messages.
     """
+    import pyarrow as pa
+
+    from store.writer import POINT_TYPE
+
     rows = list(map(_METRIC_FIELDS, metrics))
     if not rows:
         return rows

@@ -16,6 +16,7 @@ the history.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import threading
@@ -24,11 +25,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import duckdb
-import pyarrow as pa
-import pyarrow.parquet as pq
 from filelock import FileLock, Timeout
 
 from store import duck, layout
@@ -37,32 +35,30 @@ from store.errors import MltuiError
 from store.reader import damaged_files, mark_damaged
 from store.registry_entities import ModelVersion, RegisteredModel, RegistryEvent, Stage
 
+if TYPE_CHECKING:
+    import duckdb
+    import pyarrow as pa
+
 EVENTS_DIR = ("registry", "events")
 LOCK_TIMEOUT_S = 30.0
 _SEQ_NAME = re.compile(r"^(\d{12})-(\d{12})-")
 
-_s, _i = pa.string(), pa.int64()
-EVENT_SCHEMA = pa.schema(
-    [
-        ("seq", _i),
-        ("timestamp", _i),
-        ("user", _s),
-        ("action", _s),
-        ("name", _s),
-        ("version", _i),
-        ("from_version", _i),
-        ("from_stage", _s),
-        ("to_stage", _s),
-        ("alias", _s),
-        ("key", _s),
-        ("value", _s),
-        ("description", _s),
-        ("source", _s),
-        ("run_id", _s),
-        ("note", _s),
-    ]
-)
-assert [f.name for f in fields(RegistryEvent)] == EVENT_SCHEMA.names
+_EVENT_FIELDS = [
+    ("seq", "int64"), ("timestamp", "int64"), ("user", "string"), ("action", "string"), ("name", "string"),
+    ("version", "int64"), ("from_version", "int64"), ("from_stage", "string"), ("to_stage", "string"),
+    ("alias", "string"), ("key", "string"), ("value", "string"), ("description", "string"),
+    ("source", "string"), ("run_id", "string"), ("note", "string"),
+]
+assert [f.name for f in fields(RegistryEvent)] == [name for name, _ in _EVENT_FIELDS]
+
+
+@functools.cache
+def event_schema() -> pa.Schema:
+    """The event files' Arrow schema, made when an event is first read or written: a command
+    that only reads runs (``mltui runs show``) imports no pyarrow."""
+    import pyarrow as pa
+
+    return pa.schema([(name, getattr(pa, kind)()) for name, kind in _EVENT_FIELDS])
 
 # Events of the current generation of each name (after its latest deletion).
 _LIVE = """
@@ -184,14 +180,16 @@ def _events_table(root: Path, files: Sequence[Path]) -> pa.Table:
     Event files never change once written and new ones sort last, so the table read last time
     is kept and only the files added since are read and appended.
     """
+    import pyarrow as pa
+
     damaged = damaged_files()
     key = tuple(p for p in files if p not in damaged)
     with _guard:
-        known, table = _combined.get(events_dir(root), ((), EVENT_SCHEMA.empty_table()))
+        known, table = _combined.get(events_dir(root), ((), event_schema().empty_table()))
     if key == known:
         return table
     if key[: len(known)] != known:
-        known, table = (), EVENT_SCHEMA.empty_table()
+        known, table = (), event_schema().empty_table()
     added = [t for p in key[len(known) :] if (t := read_events(p)) is not None]
     table = pa.concat_tables([table, *added]).combine_chunks()
     with _guard:
@@ -217,8 +215,11 @@ def _connect(root: Path, files: Sequence[Path]) -> duckdb.DuckDBPyConnection:
 
 def read_events(path: Path) -> pa.Table | None:
     """One event file, or None (reported once, then skipped) when its bytes are damaged."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     try:
-        return pq.read_table(path, schema=EVENT_SCHEMA)
+        return pq.read_table(path, schema=event_schema())
     except (pa.ArrowInvalid, OSError) as exc:
         if not is_damage(exc):
             raise MltuiError(f"cannot read {path}: {exc}") from exc
@@ -310,9 +311,11 @@ def _last_seq(files: Sequence[Path]) -> int:
 
 def append(root: Path, first_seq: int, events: Sequence[dict[str, Any]]) -> list[RegistryEvent]:
     """Write one operation's events as one file; call only while holding ``registry_lock``."""
+    import pyarrow as pa
+
     rows = [{**e, "seq": first_seq + i} for i, e in enumerate(events)]
-    columns = {n: [r.get(n) for r in rows] for n in EVENT_SCHEMA.names}
-    table = pa.table(columns, schema=EVENT_SCHEMA)
+    columns = {n: [r.get(n) for r in rows] for n in event_schema().names}
+    table = pa.table(columns, schema=event_schema())
     last = first_seq + len(rows) - 1
     name = f"{first_seq:012d}-{last:012d}-{os.getpid()}-{uuid.uuid4().hex[:8]}.parquet"
     layout.write_parquet_atomic(events_dir(root) / name, table)

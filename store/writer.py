@@ -23,7 +23,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from store import compaction, liveness
+from store import compaction, liveness, writers
 from store.layout import table_dir, write_parquet_atomic
 from store.schemas import SCHEMAS, SORT_KEYS
 from store.summaries import summarize
@@ -306,32 +306,19 @@ def _flush_at_child_exit(writer: Writer) -> None:
     util.Finalize(writer, writer.close, exitpriority=10)
 
 
-_writers: dict[Path, Writer] = {}
-_writers_lock = threading.Lock()
-
-
 def writer_for(root: Path) -> Writer:
     """The process's writer for a store (created on first use, closed at exit)."""
     root = root.resolve()
-    with _writers_lock:
-        w = _writers.get(root)
+    with writers.lock:
+        w = writers.by_root.get(root)
         if w is None or w._closed:
-            w = _writers[root] = Writer(root)
+            w = writers.by_root[root] = Writer(root)
         return w
-
-
-def flush_if_writing(root: Path) -> None:
-    """Write what this process has queued for a store, if it has written to it at all: a
-    process that only reads never starts a writer (its thread and imports)."""
-    with _writers_lock:
-        w = _writers.get(root.resolve())
-    if w is not None and not w._closed:
-        w.flush()
 
 
 @atexit.register
 def _close_all() -> None:
-    for w in list(_writers.values()):
+    for w in list(writers.by_root.values()):
         w.close()
 
 
@@ -342,7 +329,7 @@ def _after_fork() -> None:
     own file names (a new writer id) and its own flush thread, so both can log to one run. A child
     that leaves through ``os._exit`` without multiprocessing must call ``store.flush()`` first.
     """
-    for w in list(_writers.values()):
+    for w in list(writers.by_root.values()):
         w._start()
 
 

@@ -38,9 +38,14 @@ def test_store_sources_import_no_ui_libraries() -> None:
 
 def _query(store_path: Path, *args: str) -> tuple[str, list[str]]:
     """A fresh `mltui query` process's output, and which of the heavy libraries it loaded."""
+    return _command(store_path, "query", *args)
+
+
+def _command(store_path: Path, *args: str) -> tuple[str, list[str]]:
+    """A fresh `mltui` process's output, and which of the heavy libraries it loaded."""
     code = (
         "import json, sys; from cli import main\n"
-        f"try:\n    main(['--store', {str(store_path)!r}, 'query', *{list(args)!r}])\n"
+        f"try:\n    main(['--store', {str(store_path)!r}, *{list(args)!r}])\n"
         "except SystemExit:\n    pass\n"
         "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules} & "
         "{'pyarrow', 'pandas', 'numpy', 'rich', 'textual', 'duckdb'})), file=sys.stderr)"
@@ -139,3 +144,23 @@ def test_histories_in_several_merged_files_are_listed_without_a_parquet_reader(t
         assert [f.name for f in snap.files["metrics"]] not in ([m.name for m in merged], [])
         assert len(snap.files["metrics"]) == 1
     assert [m.step for m in client.get_metric_history(run, "accuracy")] == [0, 1, 2, 3]
+
+
+def test_commands_that_only_read_runs_load_no_arrow(tmp_path: Path) -> None:
+    """`mltui experiments`, `runs show` and `diff` only read: importing pyarrow (and the pandas
+    and numpy it drags in) would be ~0.2 s of each."""
+    import store
+
+    client = store.Client(tmp_path / "mlstore")
+    runs = []
+    for name in ("a", "b"):
+        run = client.create_run(run_name=name).info.run_id
+        client.log_param(run, "lr", name)
+        client.log_metric(run, "accuracy", 0.9)
+        client.set_terminated(run)
+        runs.append(run)
+    client.flush()
+    for args in (["experiments"], ["runs", "show", "a", "--format", "json"], ["diff", *runs, "--format", "json"]):
+        out, loaded = _command(tmp_path / "mlstore", *args)
+        assert "pyarrow" not in loaded and out, args
+    assert json.loads(_command(tmp_path / "mlstore", "runs", "show", "a", "--format", "json")[0])["params"] == {"lr": "a"}
