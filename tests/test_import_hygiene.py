@@ -153,14 +153,15 @@ def test_commands_that_only_read_runs_load_no_arrow(tmp_path: Path) -> None:
 
     client = store.Client(tmp_path / "mlstore")
     runs = []
-    for name in ("a", "b"):
+    for name in ("alpha", "beta"):  # never a run id's prefix (a hex "a" may be: ambiguous)
         run = client.create_run(run_name=name).info.run_id
         client.log_param(run, "lr", name)
         client.log_metric(run, "accuracy", 0.9)
         client.set_terminated(run)
         runs.append(run)
     client.flush()
-    for args in (["experiments"], ["runs", "show", "a", "--format", "json"], ["diff", *runs, "--format", "json"]):
+    for args in (["experiments"], ["runs", "show", "alpha", "--format", "json"], ["diff", *runs, "--format", "json"]):
         out, loaded = _command(tmp_path / "mlstore", *args)
         assert "pyarrow" not in loaded and out, args
-    assert json.loads(_command(tmp_path / "mlstore", "runs", "show", "a", "--format", "json")[0])["params"] == {"lr": "a"}
+    shown, _ = _command(tmp_path / "mlstore", "runs", "show", "alpha", "--format", "json")
+    assert json.loads(shown)["params"] == {"lr": "alpha"}
