@@ -445,7 +445,7 @@ def _saved_index(snap: Snapshot) -> RunIndex | None:
 
 
 def forget(snap: Snapshot) -> None:
-    """Drop the runs held for the snapshot's experiments (their saved file changed under them)."""
+    """Drop the runs held for the snapshot's experiments (a saved column found damaged)."""
     with _lock:
         _cache.pop((snap.root, tuple(snap.experiment_ids) if snap.experiment_ids is not None else None), None)
 

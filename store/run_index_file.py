@@ -31,6 +31,7 @@ import logging
 import marshal
 import os
 import uuid
+import weakref
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -79,8 +80,8 @@ class Saved(NamedTuple):
 
 
 class Damaged(MltuiError):
-    """A saved column that no longer matches its CRC (damaged, or the file replaced by a newer
-    save since its contents were read): the search reads the store's files instead."""
+    """A saved column that does not match its CRC (its bytes damaged on disk): the search reads
+    the store's files instead."""
 
 
 class SavedColumns(Sequence[list[Any]]):
@@ -93,9 +94,8 @@ class SavedColumns(Sequence[list[Any]]):
     every run has a value (``range(below)``, neither written nor read). A column of the wrong
     shape behind a matching CRC is no damage but a file not ours: it fails the search clearly."""
 
-    def __init__(self, root: Path, start: int, parts: list[Part], length: int, below: int | None = None) -> None:
-        self._root = root
-        self._start = start
+    def __init__(self, body: _Opened, parts: list[Part], length: int, below: int | None = None) -> None:
+        self._body = body
         self._parts = parts
         self._read: list[list[Any] | None] = [None] * len(parts)
         self.length = length
@@ -107,7 +107,7 @@ class SavedColumns(Sequence[list[Any]]):
     def __getitem__(self, i: int) -> list[Any]:  # type: ignore[override]
         found = self._read[i]
         if found is None:  # two threads may both read it: the same list either way
-            found = self._read[i] = self._decoded(i, _text(self._root, self._start, self._parts[i]))
+            found = self._read[i] = self._decoded(i, self._body.text(self._parts[i]))
         return found
 
     def _decoded(self, i: int, text: bytes) -> list[Any]:
@@ -125,18 +125,26 @@ class SavedColumns(Sequence[list[Any]]):
         return found
 
 
-def _text(root: Path, start: int, part: Part) -> bytes:
-    """One text of the body, checked against its CRC (``Damaged`` when it does not match)."""
-    offset, length, crc = part
-    try:
-        with open(path_of(root), "rb") as saved:
-            saved.seek(start + offset)
-            text = saved.read(length)
-    except (OSError, ValueError) as exc:
-        raise Damaged(f"saved runs unreadable: {exc}") from exc
-    if len(text) != length or zlib.crc32(text) != crc:
-        raise Damaged(f"saved runs in {FOLDER}/{NAME} changed or damaged")
-    return text
+class _Opened:
+    """The saved file as ``load`` opened it, kept open (closed with the last of its columns):
+    every column a search reads comes from that one save, whatever replaces the file since, and
+    costs one read, not an open."""
+
+    def __init__(self, root: Path, start: int) -> None:
+        self._fd = os.open(path_of(root), os.O_RDONLY)
+        weakref.finalize(self, os.close, self._fd)
+        self._start = start
+
+    def text(self, part: Part) -> bytes:
+        """One text of the body, checked against its CRC (``Damaged`` when it does not match)."""
+        offset, length, crc = part
+        try:
+            text = os.pread(self._fd, length, self._start + offset)
+        except (OSError, ValueError, OverflowError) as exc:
+            raise Damaged(f"saved runs unreadable: {exc}") from exc
+        if len(text) != length or zlib.crc32(text) != crc:
+            raise Damaged(f"saved runs in {FOLDER}/{NAME} damaged")
+        return text
 
 
 def path_of(root: Path) -> Path:
@@ -260,17 +268,17 @@ def load(root: Path, saved: Saved) -> RunIndexData | None:
     """The saved data (its columns read when first used), or None when the file no longer
     holds these contents or they are not sound."""
     try:
-        size, runs, long, keys, experiments = marshal.loads(_text(root, saved.start, saved.contents))
+        body = _Opened(root, saved.start)
+        size, runs, long, keys, experiments = marshal.loads(body.text(saved.contents))
         if _sound(size, runs, long, keys, experiments):
             return RunIndexData(
                 size,
-                SavedColumns(root, saved.start, runs, size),
-                [(view, key, count, SavedColumns(root, saved.start, parts, count, below=size))
-                 for view, key, count, parts in long],
+                SavedColumns(body, runs, size),
+                [(view, key, count, SavedColumns(body, parts, count, below=size)) for view, key, count, parts in long],
                 keys,
                 experiments,
             )
-    except (Damaged, ValueError, TypeError, EOFError):
+    except (OSError, Damaged, ValueError, TypeError, EOFError):
         pass
     return None
 

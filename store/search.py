@@ -106,8 +106,8 @@ def answer_in_memory(
 ) -> T | None:
     """``answer`` of the runs ``search_sql`` would select, found in the runs held in memory for
     the snapshot's files (or saved for them: ``run_index_file``), or None when there are none:
-    search in DuckDB then. A saved column found changed or damaged while answering (another
-    process saved newer runs since they were loaded) is None too: the runs are dropped."""
+    search in DuckDB then. A saved column found damaged while answering is None too: the runs
+    are dropped."""
     from store.run_index import forget, index_for
     from store.run_index_file import Damaged
 
