@@ -127,7 +127,7 @@ class RunIndex:
 
     def _read(self, view: str, key: str | None, field: str) -> Pairs:
         if view == "metric_summaries":
-            return _present(*self._field(view, key, field))
+            return _without_nulls(*self._field(view, key, field))
         if view != "runs":
             columns = self._long.get((view, key))  # type: ignore[arg-type]
             return (columns[0], list(map(Text, columns[1], columns[2], columns[3]))) if columns else ([], [])
@@ -135,9 +135,9 @@ class RunIndex:
         if field in _TEXT_ATTRIBUTES:
             i = len(_INFO) + 2 * _TEXT_ATTRIBUTES.index(field)
             texts, numbers, lowered = self.info[j], self.info[i], self.info[i + 1]
-            positions, _ = _present(range(self.size), texts)
+            positions, _ = _without_nulls(range(self.size), texts)
             return positions, [Text(texts[at], numbers[at], lowered[at]) for at in positions]
-        return _present(range(self.size), self.info[j])
+        return _without_nulls(range(self.size), self.info[j])
 
     def matched(
         self,
@@ -323,9 +323,10 @@ class _Live:
             return self.index.column(col.long_view[0], col.key, field)
         if field == "status":
             crashed = self.status()
-            return _present(range(self.size), [crashed.get(at, s) for at, s in enumerate(self.index.info[3])])
+            statuses = [crashed.get(at, s) for at, s in enumerate(self.index.info[3])]
+            return _without_nulls(range(self.size), statuses)
         if field == "duration":
-            return _present(range(self.size), self.durations(range(self.size)))
+            return _without_nulls(range(self.size), self.durations(range(self.size)))
         return self.index.column("runs", None, field)
 
     def present(self, col: Column) -> set[int]:
@@ -350,7 +351,7 @@ class _Live:
         return out
 
 
-def _present(positions: Sequence[int], values: list[Any]) -> Pairs:
+def _without_nulls(positions: Sequence[int], values: list[Any]) -> Pairs:
     """``positions`` and ``values`` without the nulls (the same lists when there are none)."""
     if None not in values:
         return positions, values
