@@ -18,7 +18,7 @@ import json
 import logging
 import os
 import shutil
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -116,9 +116,8 @@ def finish_interrupted(directory: Path) -> list[Path]:
         if not f.name.endswith(MERGED_SUFFIX):
             continue
         try:
-            pq.read_metadata(f)
-            replaced = replaced_by(f)
-        except (pa.ArrowInvalid, OSError, ValueError):
+            replaced = replaced_by(f)  # its footer, read once per file and process
+        except (OSError, ValueError):
             continue  # a damaged merged file proves nothing: its inputs stay
         for name in sorted(replaced & names):
             (directory / name).unlink(missing_ok=True)
@@ -129,7 +128,7 @@ def finish_interrupted(directory: Path) -> list[Path]:
 def combine(table: str, parts: list[pa.Table]) -> pa.Table:
     """Several files' rows of one table as one table (summaries combined per run and key)."""
     schema = SCHEMAS[table]
-    parts = [t.select(schema.names).cast(schema) for t in parts]
+    parts = [t if t.schema.equals(schema) else t.select(schema.names).cast(schema) for t in parts]
     data = pa.concat_tables(parts) if parts else schema.empty_table()
     if table == "metric_summaries":
         data = summaries.combine(data)
@@ -173,9 +172,13 @@ def merge(
     files: list[Path],
     out: Path,
     blocking: bool = True,
+    known: Mapping[Path, pa.Table] | None = None,
 ) -> MergeOutcome:
     """Merge ``files`` of one partition into ``out``; not merged when another compactor holds
-    the lock (non-blocking) or fewer than two inputs are left. Damaged inputs are quarantined."""
+    the lock (non-blocking) or fewer than two inputs are left. Damaged inputs are quarantined.
+
+    ``known``: rows of some inputs already in memory (a writer's own files; files never change,
+    so an input still there holds exactly them)."""
     outcome = MergeOutcome()
     lock = partition_lock(root, table, part)
     try:
@@ -187,7 +190,10 @@ def merge(
         inputs: list[Path] = []
         parts: list[pa.Table] = []
         for f in files:
-            data = _read_input(root, table, f, outcome.quarantined)
+            if known is not None and f in known and f.exists():
+                data = known[f]
+            else:
+                data = _read_input(root, table, f, outcome.quarantined)
             if data is not None:
                 inputs.append(f)
                 parts.append(data)
@@ -210,9 +216,10 @@ def merge_files(
     files: list[Path],
     out: Path,
     blocking: bool = True,
+    known: Mapping[Path, pa.Table] | None = None,
 ) -> bool:
     """``merge`` for callers that only need to know whether it merged (a writer's own files)."""
-    return merge(root, table, part, files, out, blocking).merged
+    return merge(root, table, part, files, out, blocking, known).merged
 
 
 def merged_name(directory: Path) -> Path:
@@ -253,6 +260,8 @@ def compact_partition(
 ) -> MergeOutcome:
     """Merge the small files of one partition when there are at least ``min_files`` of them."""
     directory = table_dir(root, table, part)
+    if len(parquet_files(directory)) < min_files:
+        return MergeOutcome()  # fewer files than needed, whichever are visible: no footer read
     visible = visible_files(directory)
     if len(parquet_files(directory)) > len(visible):
         _clean_up(root, table, part, blocking)

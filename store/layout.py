@@ -152,6 +152,16 @@ def write_parquet_atomic(
     sort_by: list[str] | None = None,
 ) -> None:
     """Write one Parquet file so that it appears whole or not at all."""
+    publish([(stage_parquet(path, table, metadata, sort_by), path)])
+
+
+def stage_parquet(
+    path: Path,
+    table: pa.Table,
+    metadata: dict[bytes, bytes] | None = None,
+    sort_by: list[str] | None = None,
+) -> Path:
+    """Write a Parquet file under a temporary name next to ``path``; ``publish`` puts it there."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -169,17 +179,37 @@ def write_parquet_atomic(
     try:
         pq.write_table(
             table,
-            tmp,
+            str(tmp),
             compression="zstd" if table.num_rows >= COMPRESSED_FROM_ROWS else "none",
             use_dictionary=[c for c in table.column_names if c not in encodings],
             column_encoding=encodings or None,
             write_statistics=True,
         )
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
+        raise
+    return tmp
+
+
+def publish(staged: list[tuple[Path, Path]]) -> None:
+    """Move staged files (temporary name, final name) into place, in order, once all of them are
+    on disk: one fsync after another costs less than a write and an fsync in turn (a run's end
+    writes three files), and a reader never sees a file before the ones listed ahead of it.
+
+    On a failure no staged file is left behind: those already moved stay, the others are gone.
+    """
+    try:
+        for tmp, _ in staged:
+            fd = os.open(tmp, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        for tmp, path in staged:
+            os.replace(tmp, path)
+    except BaseException:
+        for tmp, _ in staged:
+            tmp.unlink(missing_ok=True)
         raise
 
 

@@ -18,14 +18,15 @@ import threading
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
 from store import compaction, liveness, writers
-from store.layout import table_dir, write_parquet_atomic
-from store.schemas import SCHEMAS, SORT_KEYS
+from store.layout import publish, stage_parquet, table_dir
+from store.schemas import SCHEMAS
 from store.summaries import summarize
 
 log = logging.getLogger("mltui.store")
@@ -34,8 +35,10 @@ MAX_BUFFERED_POINTS = 200_000
 OWN_SEGMENTS_BEFORE_MERGE = 16
 # A run's end merges its flush files from this many on: fewer stay until a later run's end. A
 # short run's end writes one small file per table (runs, params, tags), so a sweep of short runs
-# merges each table every eighth run, not at each (~1.5 ms of a run's 6 ms end).
+# merges each table every eighth run, not at each (~1 ms of a run's 4-5 ms end).
 OWN_SEGMENTS_AT_RUN_END = 8
+# Flush files of at most this many rows are also kept in memory until merged (a run's events).
+KEPT_ROWS = 1000
 
 
 def flush_interval() -> float:
@@ -94,6 +97,8 @@ class Writer:
         self._ready: list[tuple[str, str | None, pa.Table]] = []
         # This writer's files per partition and merge tier (0: one flush; t+1: 16 of tier t).
         self._own: dict[tuple[str, str | None, int], list[Path]] = defaultdict(list)
+        # The rows of this writer's small flush files, so that merging them reads nothing back.
+        self._written: dict[Path, pa.Table] = {}
         self._wake = threading.Event()
         self._closed = False
         self._warned = False
@@ -186,21 +191,36 @@ class Writer:
             self._ready.append(("metric_summaries", experiment_id, summarize(points_table)))
 
     def _write_ready(self) -> None:
-        while self._ready:
-            table, part, data = self._ready[0]
-            path = table_dir(self.root, table, part) / f"{self.writer_id}-{next(self._seq):06d}.parquet"
-            try:
-                # Metric points are written in logging order (sorting a million costs most of a
-                # second of this thread); merges sort them for reading.
-                write_parquet_atomic(path, data, sort_by=None if table == "metrics" else SORT_KEYS[table])
-            except OSError as exc:
-                if not self._warned:
-                    log.warning("mltui: could not write %s (%s); keeping the data, will retry", path, exc)
-                    self._warned = True
-                return
+        """Write the queued tables, one file each, published together (runs last: a reader
+        never sees a run's end before the params and tags it logged). What fails stays queued."""
+        batch = sorted(self._ready, key=lambda item: item[0] == "runs")
+        staged: list[tuple[Path, Path]] = []
+        try:
+            for table, part, data in batch:
+                path = table_dir(self.root, table, part) / f"{self.writer_id}-{next(self._seq):06d}.parquet"
+                # Rows are written in logging order (sorting a million points costs most of a
+                # second of this thread, sorting a run's few events a third of writing them);
+                # merges sort them for reading.
+                staged.append((stage_parquet(path, data), path))
+            publish(staged)
+        except OSError as exc:
+            if not self._warned:
+                log.warning("mltui: could not write to %s (%s); keeping the data, will retry", self.root, exc)
+                self._warned = True
+        else:
             self._warned = False
-            self._ready.pop(0)
-            self._own[(table, part, 0)].append(path)
+        finally:
+            # Whatever stopped the flush (an error, Ctrl-C in end_run), a file now in place is
+            # this writer's and leaves the queue; the others are queued again, from scratch.
+            written = set()
+            for (table, part, data), (tmp, path) in zip(batch, staged):
+                tmp.unlink(missing_ok=True)
+                if path.exists():
+                    written.add(id(data))
+                    self._own[(table, part, 0)].append(path)
+                    if data.num_rows <= KEPT_ROWS:
+                        self._written[path] = data
+            self._ready = [item for item in self._ready if id(item[2]) not in written]
 
     def _merge_own(self, everything: bool) -> None:
         """Merge this writer's files tier by tier, so a long run keeps a few files per table and
@@ -209,9 +229,12 @@ class Writer:
         ``OWN_SEGMENTS_AT_RUN_END`` on; merged files larger than ``compaction.MERGE_BYTES`` are
         left as they are.
         """
-        for (table, part, tier), files in sorted(self._own.items(), key=lambda item: item[0][2]):
+        for (table, part, tier), listed in sorted(self._own.items(), key=lambda item: item[0][2]):
             needed = OWN_SEGMENTS_AT_RUN_END if everything and tier == 0 else OWN_SEGMENTS_BEFORE_MERGE
-            files = [f for f in files if f.exists()]
+            if len(listed) < needed:
+                continue
+            files = [f for f in listed if f.exists()]
+            self._forget(set(listed) - set(files))
             if len(files) < needed or sum(_size(f) for f in files) > compaction.MERGE_BYTES:
                 self._own[(table, part, tier)] = files
                 continue
@@ -219,13 +242,21 @@ class Writer:
                 f"{self.writer_id}-{next(self._seq):06d}{compaction.MERGED_SUFFIX}"
             )
             try:
-                merged = compaction.merge_files(self.root, table, part, files, out, blocking=False)
+                merged = compaction.merge_files(
+                    self.root, table, part, files, out, blocking=False, known=self._written
+                )
             except OSError as exc:
                 log.warning("mltui: could not merge segment files of %s (%s)", table, exc)
                 continue
             if merged:
+                self._forget(files)
                 self._own[(table, part, tier)] = []
                 self._own[(table, part, tier + 1)].append(out)
+
+    def _forget(self, files: Iterable[Path]) -> None:
+        """Drop the kept rows of files merged or gone."""
+        for f in files:
+            self._written.pop(f, None)
 
     # ---------------------------------------------------------------- the thread
 

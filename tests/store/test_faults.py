@@ -97,7 +97,7 @@ def test_failing_disk_keeps_points_and_never_interrupts_training(
 ) -> None:
     """While the disk refuses writes, log_metric keeps working and nothing is lost: the points
     are written once the disk is back."""
-    real_write = writer.write_parquet_atomic
+    real_write = writer.stage_parquet
 
     def disk_full(*args: object, **kwargs: object) -> None:
         raise OSError(28, "No space left on device")
@@ -105,20 +105,61 @@ def test_failing_disk_keeps_points_and_never_interrupts_training(
     with store.start_run() as run:
         store.log_metric(KEY := "loss", 0.0, step=0)
         store.Client(store_path).flush()
-        monkeypatch.setattr(writer, "write_parquet_atomic", disk_full)
+        monkeypatch.setattr(writer, "stage_parquet", disk_full)
         with caplog.at_level(logging.WARNING, logger="mltui.store"):
             for step in range(1, 5_000):
                 store.log_metric(KEY, float(step), step=step)
             store.log_param("lr", "0.1")
             assert writer.writer_for(store_path).flush() is False
         assert "will retry" in caplog.text
-        monkeypatch.setattr(writer, "write_parquet_atomic", real_write)
+        monkeypatch.setattr(writer, "stage_parquet", real_write)
     history = store.Client(store_path).get_metric_history(run.info.run_id, KEY)
     assert [m.step for m in history] == list(range(5_000))
     assert [m.value for m in history] == [float(s) for s in range(5_000)]
     got = store.get_run(run.info.run_id)
     assert got.data.params == {"lr": "0.1"}
     assert got.info.status == "FINISHED"
+
+
+def test_flush_failing_half_way_loses_and_doubles_nothing(
+    store_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A flush whose files are moved into place one after another fails after the first (a
+    disk error on rename): what was published stays, the rest is written by the next flush, no
+    temporary file is left, and every param, tag and point reads back once. The run's end is
+    published after its params: no reader sees it finished without them."""
+    monkeypatch.setenv("MLTUI_FLUSH_INTERVAL", "60")  # no background flush meanwhile
+    real_replace = os.replace
+    calls: list[Path] = []
+
+    def second_fails(src: object, dst: Path) -> None:
+        calls.append(dst)
+        if len(calls) == 2:
+            raise OSError(5, "Input/output error")
+        real_replace(src, dst)
+
+    with store.start_run() as run:
+        store.log_param("lr", "0.1")
+        store.set_tag("team", "vision")
+        for step in range(10):
+            store.log_metric("loss", float(step), step=step)
+        monkeypatch.setattr(os, "replace", second_fails)
+        assert writer.writer_for(store_path).flush() is False
+        assert len(calls) == 2
+        assert not list(store_path.rglob(".*.tmp"))
+        calls.clear()
+        monkeypatch.setattr(os, "replace", lambda src, dst: (calls.append(dst), real_replace(src, dst)))
+        store.log_param("epochs", "3")
+    tables = [p.parts[-3] for p in calls]  # the retried files and the end's: runs last
+    assert "params" in tables and tables == sorted(tables, key=lambda t: t == "runs")
+    got = store.get_run(run.info.run_id)
+    assert got.data.params == {"lr": "0.1", "epochs": "3"} and got.data.tags["team"] == "vision"
+    assert got.info.status == "FINISHED"
+    history = store.Client(store_path).get_metric_history(run.info.run_id, "loss")
+    assert [m.step for m in history] == list(range(10))
+    with store.Client(store_path).snapshot() as snap:
+        counts = snap.rows("SELECT (SELECT count(*) FROM raw_params) AS p, (SELECT count(*) FROM raw_metrics) AS m")
+    assert counts == [{"p": 2, "m": 10}]
 
 
 def test_read_only_store_can_be_read(store_path: Path, tmp_path: Path) -> None:
