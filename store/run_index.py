@@ -76,6 +76,18 @@ _COUNT_SQL = "SELECT " + " + ".join(f"(SELECT count(*) FROM {v})" for v in ("run
 _SLOTS = 8  # sets of experiments searched; at most 2 * MAX_VALUES values held in all
 
 
+# A view's keys every run has (values by position) and the others (values by run position).
+_ByKey = tuple[list[tuple[str, list[Any]]], list[tuple[str, dict[int, Any]]]]
+
+
+def _values_at(at: int, everyone: list[tuple[str, list[Any]]], some: list[tuple[str, dict[int, Any]]]) -> dict[str, Any]:
+    """One run's values of a view, by key (see ``RunIndex._by_key``)."""
+    values = {key: column[at] for key, column in everyone}
+    if some:
+        values.update({key: m[at] for key, m in some if at in m})
+    return values
+
+
 class RunIndex:
     """The runs of one set of files: positions in the store's default order (newest first),
     held column by column. ``data``: ``read_data`` of a snapshot, or as saved by
@@ -98,7 +110,7 @@ class RunIndex:
         self.saved: tuple[Path, run_index_file.Part] | None = None
         self._run_infos: dict[int, RunInfo] = {}  # made when first returned; frozen: shared by every search
         self._searched = False  # see ``_data_of``
-        self._maps: tuple[list[tuple[str, dict[int, Any]]], ...] | None = None  # see ``_by_key``
+        self._maps: tuple[_ByKey, ...] | None = None  # see ``_by_key``
         self._runs_data: tuple[dict[int, dict[str, Any]], ...] | None = None  # see ``_by_run``
         self._scopes: dict[tuple[tuple[str, ...], tuple[str, ...] | None], list[int]] = {}
         self._columns: dict[tuple[str, str | None, str], Pairs] = {}
@@ -181,27 +193,25 @@ class RunIndex:
         first, self._searched = not self._searched, True
         if first and len(found) * len(self._long) <= self.values:
             metrics, params, tags = self._by_key()
-            return [
-                (
-                    {key: m[at] for key, m in metrics if at in m},
-                    {key: m[at] for key, m in params if at in m},
-                    {key: m[at] for key, m in tags if at in m},
-                )
-                for at in found
-            ]
+            return [(_values_at(at, *metrics), _values_at(at, *params), _values_at(at, *tags)) for at in found]
         metrics, params, tags = self._by_run()
         empty: dict[str, Any] = {}  # copied, never changed
         return [
             (metrics.get(at, empty).copy(), params.get(at, empty).copy(), tags.get(at, empty).copy()) for at in found
         ]
 
-    def _by_key(self) -> tuple[list[tuple[str, dict[int, Any]]], ...]:
-        """For metrics, params and tags: each key with its runs' values by position."""
+    def _by_key(self) -> tuple[_ByKey, ...]:
+        """For metrics, params and tags: the keys every run has, with their values (a list by
+        position), and the others, with their runs' values by position (a dict)."""
         with self._lock:
             if self._maps is None:
-                maps: dict[str, list[tuple[str, dict[int, Any]]]] = {view: [] for view in _VIEWS}
+                maps: dict[str, _ByKey] = {view: ([], []) for view in _VIEWS}
                 for (view, key), columns in self._long.items():  # a metric's last value, a text
-                    maps[view].append((key, dict(zip(columns[0], columns[1]))))
+                    everyone, some = maps[view]
+                    if len(columns[0]) == self.size:  # positions 0, 1, 2...: the values are by position
+                        everyone.append((key, columns[1]))
+                    else:
+                        some.append((key, dict(zip(columns[0], columns[1]))))
                 self._maps = tuple(maps[view] for view in _VIEWS)
             return self._maps
 
@@ -259,14 +269,13 @@ class RunIndex:
         """The RunInfos of the runs at ``found``, each made the first time it is returned."""
         from store.entities import run_info
 
-        made, columns = self._run_infos, [self.info[j] for j in range(_RUN_INFO_FIELDS)]
-        infos = []
-        for at in found:
-            info = made.get(at)
-            if info is None:
-                info = made[at] = run_info(self.root, [column[at] for column in columns])
-            infos.append(info)
-        return infos
+        made = self._run_infos
+        new = [at for at in found if at not in made]
+        if new:
+            columns = [self.info[j] for j in range(_RUN_INFO_FIELDS)]
+            fields = [[column[at] for at in new] for column in columns]
+            made.update(zip(new, [run_info(self.root, row) for row in zip(*fields)]))
+        return [made[at] for at in found]
 
     def _scope(self, stages: list[str], experiment_ids: list[str] | None) -> list[int]:
         """Positions of the runs in these lifecycle stages and experiments (all: None)."""
@@ -399,9 +408,11 @@ def fits(snap: Snapshot, limit: int) -> bool:
 def index_for(snap: Snapshot) -> RunIndex | None:
     """The in-memory runs of the snapshot's files, or None: search in DuckDB.
 
-    They are loaded from ``run_index_file`` when it was saved for these very files, else read by
-    DuckDB from the second search of the same files (not in a one-shot command, and only up to
-    ``MAX_VALUES`` values); the whole store's are then saved for the next process."""
+    They are loaded from ``run_index_file`` when it was saved for these very files (and held
+    for the next search up to ``MAX_VALUES`` values in a process that searches again; beyond,
+    each search reads the columns it needs again), else read by DuckDB from the second search of
+    the same files (not in a one-shot command, and only up to ``MAX_VALUES`` values); the whole
+    store's are then saved for the next process."""
     slot = (snap.root, tuple(snap.experiment_ids) if snap.experiment_ids is not None else None)
     key = tuple(tuple(snap.files.get(t, ())) for t in run_index_file.TABLES)
     with _lock:
@@ -409,7 +420,10 @@ def index_for(snap: Snapshot) -> RunIndex | None:
         if cached is not None and cached[0] == key:
             _cache[slot] = _cache.pop(slot)  # the most recently used is evicted last
             return cached[1]
-    index = _saved_index(snap)
+    found = run_index_file.saved(snap.root, snap.files, snap.experiment_ids)
+    index = _saved_index(snap, found)
+    if index is not None and found is not None and found.values > MAX_VALUES and states.share_repeated:
+        return index  # answers this search, read again by the next: too many values to hold
     if index is None:
         if not _read_now(slot, key):
             return None
@@ -422,12 +436,10 @@ def index_for(snap: Snapshot) -> RunIndex | None:
     return index
 
 
-def _saved_index(snap: Snapshot) -> RunIndex | None:
-    """The runs saved for the snapshot's files, as another set of experiments may already hold
-    them, or None. A process that searches again holds at most ``MAX_VALUES``; a one-shot
-    command reads what it needs of any number."""
-    found = run_index_file.saved(snap.root, snap.files, snap.experiment_ids)
-    if found is None or (found.values > MAX_VALUES and states.share_repeated):
+def _saved_index(snap: Snapshot, found: run_index_file.Saved | None) -> RunIndex | None:
+    """The runs saved for the snapshot's files (``found``), as another set of experiments may
+    already hold them, or None. Whatever their number: a search reads only the columns it needs."""
+    if found is None:
         return None
     with _lock:
         held = next((i for _, i in _cache.values() if i is not None and i.saved == (snap.root, found.contents)), None)
