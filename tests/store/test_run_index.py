@@ -353,10 +353,10 @@ def test_saved_runs_serve_only_the_files_they_were_made_from(tmp_path: Path, mon
 def test_runs_saved_beyond_memory_answer_but_are_held_by_one_shot_commands_only(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """`mltui compact` saves more runs than a process holds in memory (MAX_VALUES): every search
-    answers from the columns it reads of them, what DuckDB answers. A process that searches
-    again reads them again at each search instead of holding them; a one-shot command (`mltui
-    query`) keeps what it read for the rest of its work."""
+    """`mltui compact` saves more runs than a process holds in memory (MAX_VALUES): a first
+    search answers from the columns it reads of them, what DuckDB answers. A process that
+    searches again holds nothing and searches DuckDB from its second search of these files; a
+    one-shot command (`mltui query`) keeps what it read for the rest of its work."""
     root = tmp_path / "mlstore"
     c = _two_experiments(root)
     with c.snapshot() as snap:
@@ -370,12 +370,15 @@ def test_runs_saved_beyond_memory_answer_but_are_held_by_one_shot_commands_only(
     assert run_index_file.path_of(root).exists()
     monkeypatch.setattr(run_index, "_cache", {})
     monkeypatch.setattr(run_index, "_seen", {})
-    for _ in range(2):
-        with c.snapshot() as snap:
-            index = run_index.index_for(snap)
-            assert index is not None and index.values > 3 and index is not run_index.index_for(snap)
-            assert runs_columns(snap, "accuracy > 0.6", order_by=["accuracy:desc"]) == wide
+    with c.snapshot() as snap:
+        index = run_index.index_for(snap)
+        assert index is not None and index.values > 3
+        assert run_index.index_for(snap) is None  # the second search: DuckDB's
+        assert runs_columns(snap, "accuracy > 0.6", order_by=["accuracy:desc"]) == wide
     assert run_index._cache == {}
+    monkeypatch.setattr(run_index, "_seen", {})
+    with c.snapshot() as snap:
+        assert runs_columns(snap, "accuracy > 0.6", order_by=["accuracy:desc"]) == wide  # the save's
     monkeypatch.setattr(states, "share_repeated", False)  # a one-shot command's process
     with c.snapshot() as snap:
         index = run_index.index_for(snap)
