@@ -200,7 +200,7 @@ def publish(staged: list[tuple[Path, Path]]) -> None:
     """
     try:
         for tmp, _ in staged:
-            fd = os.open(tmp, os.O_RDONLY)
+            fd = os.open(tmp, os.O_RDWR)  # writable: fsync needs it on some systems (Windows)
             try:
                 os.fsync(fd)
             finally:
