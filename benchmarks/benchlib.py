@@ -51,12 +51,12 @@ class Row:
 
 
 FILE_STORE, SQLITE = "file store", "SQLite"
+os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")  # MLflow 3 refuses its file store without it
 
 
 def mlflow_uri(root: Path, backend: str) -> str:
     """MLflow's tracking URI for a backend in a scratch folder."""
     if backend == FILE_STORE:
-        os.environ["MLFLOW_ALLOW_FILE_STORE"] = "true"
         return (root / "mlruns").as_uri()
     return f"sqlite:///{root / 'mlflow.db'}"
 

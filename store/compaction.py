@@ -260,10 +260,11 @@ def compact_partition(
 ) -> MergeOutcome:
     """Merge the small files of one partition when there are at least ``min_files`` of them."""
     directory = table_dir(root, table, part)
-    if len(parquet_files(directory)) < min_files:
+    listed = parquet_files(directory)
+    if len(listed) < min_files:
         return MergeOutcome()  # fewer files than needed, whichever are visible: no footer read
     visible = visible_files(directory)
-    if len(parquet_files(directory)) > len(visible):
+    if len(listed) > len(visible):
         _clean_up(root, table, part, blocking)
     small = [f for f in visible if is_small(f)]
     total = MergeOutcome()

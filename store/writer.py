@@ -195,6 +195,7 @@ class Writer:
         never sees a run's end before the params and tags it logged). What fails stays queued."""
         batch = sorted(self._ready, key=lambda item: item[0] == "runs")
         staged: list[tuple[Path, Path]] = []
+        complete = False
         try:
             for table, part, data in batch:
                 path = table_dir(self.root, table, part) / f"{self.writer_id}-{next(self._seq):06d}.parquet"
@@ -203,19 +204,21 @@ class Writer:
                 # merges sort them for reading.
                 staged.append((stage_parquet(path, data), path))
             publish(staged)
+            complete = True
+            self._warned = False
         except OSError as exc:
             if not self._warned:
                 log.warning("mltui: could not write to %s (%s); keeping the data, will retry", self.root, exc)
                 self._warned = True
-        else:
-            self._warned = False
         finally:
             # Whatever stopped the flush (an error, Ctrl-C in end_run), a file now in place is
             # this writer's and leaves the queue; the others are queued again, from scratch.
+            if not complete:
+                for tmp, _ in staged:
+                    tmp.unlink(missing_ok=True)
             written = set()
-            for (table, part, data), (tmp, path) in zip(batch, staged):
-                tmp.unlink(missing_ok=True)
-                if path.exists():
+            for (table, part, data), (_, path) in zip(batch, staged):
+                if complete or path.exists():
                     written.add(id(data))
                     self._own[(table, part, 0)].append(path)
                     if data.num_rows <= KEPT_ROWS:
