@@ -15,14 +15,30 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
-from store.diff import RunDiff, diff_runs, same_value
+from store.diff import DiffRow, RunDiff, diff_runs, same_value
 from store.export import delta_text, run_label
 from tui import format as fmt
 from tui.key_bar import KeyBar
 from tui.messages import StoreChanged
+from tui.table_fill import Cell, fill_table
 
 
 CELL_WIDTH = 28  # long values (commit hashes, paths) are cut so several runs fit side by side
+
+
+def row_cells(diff: RunDiff, row: DiffRow) -> list[Cell]:
+    """A key and its value in each run; values that differ from the baseline's in reverse."""
+    base = row.values[diff.baseline]
+    name = fmt.clip(f"{row.section[:-1]} {row.key}", CELL_WIDTH)
+    cells: list[Cell] = [Text(name, style="bold" if row.differs else "dim")]
+    for i, value in enumerate(row.values):
+        text = fmt.clip(fmt.cell(value), CELL_WIDTH)
+        delta = delta_text(row, i)
+        if delta:
+            text = f"{text} {delta}"
+        differs = row.differs and not same_value(value, base)
+        cells.append(Text(text, style="bold reverse" if differs else ("" if row.differs else "dim")))
+    return cells
 
 
 class DiffLoaded(Message):
@@ -64,6 +80,8 @@ class DiffScreen(Screen):
         self.post_message(DiffLoaded(diff_runs(snapshot, self.run_ids, self.baseline, show_all=True)))
 
     def on_diff_loaded(self, message: DiffLoaded) -> None:
+        if message.diff == self.diff:
+            return  # a refresh that changed nothing these runs show: keep the frame as it is
         self.diff = message.diff
         self.fill()
 
@@ -81,22 +99,9 @@ class DiffScreen(Screen):
             return
         table = self.query_one(DataTable)
         cursor = table.cursor_coordinate
-        table.clear(columns=True)
-        table.add_column("key", key="key")
-        for i, run in enumerate(diff.runs):
-            table.add_column(Text(run_label(diff, i), style="bold"), key=run.run_id)
-        for row in self.shown_rows():
-            base = row.values[diff.baseline]
-            name = fmt.clip(f"{row.section[:-1]} {row.key}", CELL_WIDTH)
-            cells: list[Text] = [Text(name, style="bold" if row.differs else "dim")]
-            for i, value in enumerate(row.values):
-                text = fmt.clip(fmt.cell(value), CELL_WIDTH)
-                delta = delta_text(row, i)
-                if delta:
-                    text = f"{text} {delta}"
-                differs = row.differs and not same_value(value, base)
-                cells.append(Text(text, style="bold reverse" if differs else ("" if row.differs else "dim")))
-            table.add_row(*cells)
+        labels: list[Cell] = ["key"] + [Text(run_label(diff, i), style="bold") for i in range(len(diff.runs))]
+        rows = [row_cells(diff, row) for row in self.shown_rows()]
+        fill_table(table, labels, rows, column_keys=["key"] + [run.run_id for run in diff.runs])
         if table.row_count:
             table.cursor_coordinate = cursor if cursor.row < table.row_count else cursor._replace(row=0)
         hidden = len(diff.rows) - len(self.shown_rows())

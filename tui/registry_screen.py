@@ -33,6 +33,7 @@ from store.registry_view import (
 )
 from tui.key_bar import KeyBar
 from tui.registry_modals import ARCHIVE, AliasModal, ConfirmStageModal
+from tui.table_fill import fill_table
 
 MODEL_COLUMNS = ("Model", "Production", "Staging", "Aliases")
 VERSION_COLUMNS = ("Version", "Stage", "Aliases", "Run", "Created")
@@ -111,7 +112,7 @@ class RegistryScreen(Screen):
         for part, title in titles.items():
             table = self.query_one(f"#registry-{part}", DataTable)
             table.border_title = title
-            table.add_columns(*columns[part])
+            fill_table(table, columns[part], [])
         self.query_one("#registry-models", DataTable).focus()
         self.load_models()
         self.set_interval(getattr(self.app, "refresh_seconds", 2.0), self.watch_registry)
@@ -142,22 +143,18 @@ class RegistryScreen(Screen):
         table = self.query_one("#registry-models", DataTable)
         self.seen_sequence = message.sequence
         keep = self.model_name
-        table.clear()
+        rows = []
         for model in message.models:
             newest = {v.current_stage: f"v{v.version}" for v in model.latest_versions}
-            table.add_row(
-                model.name,
-                newest.get(Stage.PRODUCTION.value, ""),
-                newest.get(Stage.STAGING.value, ""),
-                fmt_aliases(model.aliases),
-                key=model.name,
-            )
+            production, staging = newest.get(Stage.PRODUCTION.value, ""), newest.get(Stage.STAGING.value, "")
+            rows.append([model.name, production, staging, fmt_aliases(model.aliases)])
+        fill_table(table, MODEL_COLUMNS, rows, row_keys=[model.name for model in message.models])
         names = [m.name for m in message.models]
         if not names:
             table.border_title = "Registered models: none yet (mltui models register SOURCE NAME)"
             self.model_name, self.versions = None, {}
-            for part in ("versions", "history"):
-                self.query_one(f"#registry-{part}", DataTable).clear()
+            fill_table(self.query_one("#registry-versions", DataTable), VERSION_COLUMNS, [])
+            fill_table(self.query_one("#registry-history", DataTable), HISTORY_COLUMNS, [])
             self.refresh_bindings()
             return
         table.border_title = f"Registered models ({len(names)})"
@@ -180,27 +177,25 @@ class RegistryScreen(Screen):
             return
         table = self.query_one("#registry-versions", DataTable)
         keep = self.selected_version()
-        table.clear()
         self.versions = {v.version: v for v in message.versions}
         self.run_names = message.run_names
-        for mv in message.versions:
-            run = message.run_names.get(mv.run_id or "", (mv.run_id or "")[:8])
-            table.add_row(
+        rows = [
+            [
                 str(mv.version),
                 mv.current_stage,
                 " ".join(f"@{a}" for a in mv.aliases),
-                run,
+                message.run_names.get(mv.run_id or "", (mv.run_id or "")[:8]),
                 fmt_time(mv.creation_timestamp, seconds=False),
-                key=str(mv.version),
-            )
+            ]
+            for mv in message.versions
+        ]
+        fill_table(table, VERSION_COLUMNS, rows, row_keys=[str(mv.version) for mv in message.versions])
         table.border_title = f"Versions of {message.name}"
         order = [v.version for v in message.versions]
         if keep is not None and keep.version in order:
             table.move_cursor(row=order.index(keep.version))
         history = self.query_one("#registry-history", DataTable)
-        history.clear()
-        for event in message.events:
-            history.add_row(*history_row(event))
+        fill_table(history, HISTORY_COLUMNS, [history_row(event) for event in message.events])
         history.border_title = f"History of {message.name} ({len(message.events)} events)"
         history.move_cursor(row=len(message.events) - 1)
         self.refresh_bindings()

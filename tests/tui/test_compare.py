@@ -41,6 +41,19 @@ async def test_mark_and_diff_shows_differences(runs_store: Path) -> None:
         assert "param batch" in screen_text(app)
 
 
+async def test_diff_painted_before_idle_still_fits_its_cells(runs_store: Path) -> None:
+    """A frame painted between filling the diff and Textual's idle measuring (a loaded machine)
+    must not freeze the columns at their header widths: "param lr", not "par"."""
+    app = make_app(runs_store)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_diff(pilot, "alpha", "bravo")
+        app.screen.fill()
+        screen_text(app)  # paints now, before the table's idle handler runs
+        await settle(pilot)
+        text = screen_text(app)
+        assert "param lr" in text and "0.85 -0.06 (-6.6%)" in text
+
+
 async def test_baseline_follows_the_cursor(runs_store: Path) -> None:
     """b on a run's column makes it the baseline; deltas are then against it."""
     app = make_app(runs_store)

@@ -15,7 +15,7 @@ from tui.app import make_app
 from tui.details_screen import DetailsScreen
 from tui.main_screen import MainScreen
 from tui.registry_modals import AliasModal, ConfirmStageModal
-from tui.registry_screen import RegistryScreen
+from tui.registry_screen import ModelsLoaded, RegistryScreen
 
 SIZE = (80, 24)
 
@@ -205,6 +205,20 @@ async def test_changes_from_elsewhere_appear_live(registry_store: Path) -> None:
                 break
         assert rows(screen, "versions")[1][:2] == ["2", "Staging"]
         assert rows(screen, "models")[0][:3] == ["iris", "v1", "v2"]
+
+
+async def test_a_model_painted_before_idle_shows_its_whole_name(registry_store: Path) -> None:
+    """A new model whose name is wider than the column, painted at once (a busy machine paints
+    before Textual measures), still shows whole once the screen settles."""
+    app = make_app(registry_store, refresh_seconds=60)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_registry(pilot)
+        client = Client(registry_store)
+        client.create_registered_model("fraud-detector-xgboost")
+        screen.on_models_loaded(ModelsLoaded(client.search_registered_models(), client.registry_sequence()))
+        screen_text(app)  # paints now, before the table's idle handler runs
+        await settle(pilot)
+        assert "fraud-detector-xgboost" in screen_text(app)
 
 
 async def test_stage_keys_need_a_version(registry_store: Path) -> None:
