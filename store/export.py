@@ -355,8 +355,9 @@ def diff_json(diff: RunDiff) -> dict[str, Any]:
 
 
 def delta_text(row: Any, i: int) -> str:
-    """``+0.012 (+1.3%)`` for a metric's value against the baseline ('' when not applicable)."""
-    if not row.deltas or row.deltas[i] is None:
+    """``+0.012 (+1.3%)`` for a metric's value against the baseline ('' when not applicable, and
+    for a value equal to the baseline's: "+0 (+0.0%)" beside every equal row is noise)."""
+    if not row.deltas or row.deltas[i] is None or row.deltas[i] == 0:
         return ""
     text = f"{row.deltas[i]:+.4g}"
     if row.percents[i] is not None:

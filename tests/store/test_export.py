@@ -103,6 +103,22 @@ def test_diff_exports(built: tuple[store.Client, dict[str, str]]) -> None:
     assert rows[0] == ["section", "key", ids["adam-1"], ids["sgd-1"], "differs"]
 
 
+def test_a_value_equal_to_the_baseline_shows_no_delta(tmp_path: Path) -> None:
+    """Equal rows (shown on request) carry no "+0 (+0.0%)"; JSON still gives the delta, 0."""
+    client = store.Client(tmp_path / "mlstore")
+    ids = []
+    for lr in ("0.1", "0.01"):
+        run_id = client.create_run(client.create_experiment(f"lr={lr}")).info.run_id
+        client.log_param(run_id, "lr", lr)
+        client.log_metric(run_id, "accuracy", 0.9)
+        ids.append(run_id)
+    diff = diff_runs(client, ids, show_all=True)
+    md = export.render_diff(diff, "markdown")
+    assert "| metrics | accuracy | 0.9 | 0.9 |" in md and "+0" not in md
+    acc = next(r for r in _strict(export.render_diff(diff, "json"))["rows"] if r["key"] == "accuracy")
+    assert acc["deltas"] == [None, 0.0]
+
+
 def test_format_from_suffix_and_atomic_write(tmp_path: Path) -> None:
     """-o report.md means Markdown; an unknown suffix asks for --format; files are written whole."""
     assert export.format_for("a/report.md") == "markdown"
