@@ -23,13 +23,16 @@ from tui.messages import StoreChanged
 from tui.table_fill import Cell, fill_table
 
 
-CELL_WIDTH = 28  # long values (commit hashes, paths) are cut so several runs fit side by side
+# Long keys and values (commit hashes, paths) are cut so that more runs fit side by side (two
+# with short names, deltas included, at 80 columns); the export and the run's details give them whole.
+KEY_WIDTH = 24
+CELL_WIDTH = 20
 
 
 def row_cells(diff: RunDiff, row: DiffRow) -> list[Cell]:
     """A key and its value in each run; values that differ from the baseline's in reverse."""
     base = row.values[diff.baseline]
-    name = fmt.clip(f"{row.section[:-1]} {row.key}", CELL_WIDTH)
+    name = fmt.clip(f"{row.section[:-1]} {row.key}", KEY_WIDTH)
     cells: list[Cell] = [Text(name, style="bold" if row.differs else "dim")]
     for i, value in enumerate(row.values):
         text = fmt.clip(fmt.cell(value), CELL_WIDTH)

@@ -6,8 +6,9 @@ import csv
 import json
 from pathlib import Path
 
-from pilot_helpers import cursor_to, flat, screen_text, settle, until
+from pilot_helpers import cursor_to, flat, make_run, screen_text, settle, until
 
+from store import Client
 from tui.app import make_app
 from tui.diff_screen import DiffScreen
 from tui.main_screen import MainScreen
@@ -52,6 +53,23 @@ async def test_diff_painted_before_idle_still_fits_its_cells(runs_store: Path) -
         await settle(pilot)
         text = screen_text(app)
         assert "param lr" in text and "0.85 -0.06 (-6.6%)" in text
+
+
+async def test_two_runs_with_long_values_fit_80_columns(store_path: Path) -> None:
+    """Commit hashes and long keys are cut, so both runs and a metric's whole delta are on an
+    80-column screen without scrolling."""
+    client = Client(store_path)
+    exp = client.create_experiment("sweep")
+    runs = (("base", "405453374cc7879547587a56729ab01", 0.12098), ("wide", "bd908a9fdf49124e2ec1", 0.121766))
+    for name, commit, loss in runs:
+        make_run(client, exp, name, {"lr": 0.1}, [loss], 0.5, tags={"mlflow.source.git.commit": commit})
+    client.flush()
+    app = make_app(store_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_diff(pilot, "base", "wide")
+        text = screen_text(app)
+        assert "0.121766 +0.000786 (+0.6%)" in text
+        assert "tag mlflow.source.git.c…" in text and "405453374cc78795475…" in text
 
 
 async def test_baseline_follows_the_cursor(runs_store: Path) -> None:
