@@ -26,24 +26,28 @@ class ColumnsChoice:
 class ColumnsScreen(ModalScreen[ColumnsChoice | None]):
     BINDINGS = [
         Binding("enter", "apply", "Apply", priority=True),
-        Binding("a", "automatic", "Automatic", tooltip="Base columns plus what varies"),
+        Binding("a", "automatic", "Automatic", tooltip="Run, status, what varies, start and duration"),
         Binding("escape", "dismiss(None)", "Cancel"),
     ]
 
     def __init__(self, table: pa.Table, shown: list[str], settings: model.TableSettings) -> None:
         super().__init__()
-        self.columns = list(model.BASE_COLUMNS) + [
-            c for c in OPTIONAL_RUN_COLUMNS if c in table.column_names
-        ] + model.data_columns(table)
+        self.columns = [
+            *model.LEAD_COLUMNS,
+            *model.data_columns(table),
+            *model.TRAIL_COLUMNS,
+            *(c for c in OPTIONAL_RUN_COLUMNS if c in table.column_names),
+        ]
         self.shown = set(shown)
         self.settings = settings
 
     def compose(self) -> ComposeResult:
+        clashes = model.clashing_keys(self.columns)  # a param and a metric both called lr
         with Vertical(classes="dialog") as box:
             box.border_title = "Columns"
             yield Static("space: show/hide · enter: apply · a: automatic · esc: cancel", classes="hint")
             yield SelectionList[str](
-                *[(model.label(c, self.settings), c, c in self.shown) for c in self.columns],
+                *[(model.label(c, self.settings, clashes), c, c in self.shown) for c in self.columns],
                 id="columns-list",
             )
 

@@ -16,7 +16,10 @@ import pyarrow.compute as pc
 
 from tui import format as fmt
 
-BASE_COLUMNS = ("run_name", "status", "start_time", "duration")
+# The run and its status lead, then what varies, then when it ran: at 80 columns the first
+# screen shows the metrics, and the run's name stays on screen as the table scrolls sideways.
+LEAD_COLUMNS = ("run_name", "status")
+TRAIL_COLUMNS = ("start_time", "duration")
 AGGREGATES = ("last", "min", "max", "first")
 PREFIXES = ("metrics.", "params.", "tags.")
 LABELS = {"run_name": "run", "start_time": "start", "end_time": "end", "user_id": "user"}
@@ -29,7 +32,7 @@ class TableSettings:
     query: str = ""
     sort: str | None = None
     descending: bool = True
-    chosen: list[str] | None = None  # None: the base columns and whatever varies
+    chosen: list[str] | None = None  # None: run, status, whatever varies, start, duration
     aggregates: dict[str, str] = field(default_factory=dict)  # metric key -> last/min/max/first
 
     def toggle_sort(self, column: str) -> None:
@@ -85,7 +88,7 @@ def varying_columns(table: pa.Table) -> list[str]:
 def visible_columns(table: pa.Table, settings: TableSettings) -> list[str]:
     if settings.chosen is not None:
         return [c for c in settings.chosen if c in table.column_names]
-    return list(BASE_COLUMNS) + varying_columns(table)
+    return [*LEAD_COLUMNS, *varying_columns(table), *TRAIL_COLUMNS]
 
 
 def label(column: str, settings: TableSettings | None = None, clashes: frozenset[str] = frozenset()) -> str:

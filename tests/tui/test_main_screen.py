@@ -362,7 +362,7 @@ async def test_the_run_column_stays_put_when_scrolling_sideways(runs_store: Path
         text = screen_text(app)
         assert table.current_column == last and table.header(last) in text
         assert all(name in text for name in ("alpha", "bravo", "charlie", "delta", "echo"))
-        assert "start" not in text  # scrolled out, while "run" stayed
+        assert "status" not in text  # scrolled out, while "run" stayed
         assert " run " in text
 
 
@@ -379,6 +379,7 @@ async def test_statuses_read_well_with_and_without_colour(runs_store: Path, monk
             row = next(i for i in range(table.row_count) if table.cell(i, "status") == "FAILED")
             line = table.render_line(row + 1 - int(table.scroll_offset.y))
             failed = next(segment for segment in line if "FAILED" in segment.text)
-            start = next(segment for segment in line if table.cell(row, "start_time") in segment.text)
-            assert failed.style.bold and not start.style.bold
-            assert (failed.style.color == start.style.color) == no_color  # red, or the text's own
+            value = table.cell(row, "metrics.accuracy")
+            plain = next(segment for segment in line if value in segment.text)
+            assert failed.style.bold and not plain.style.bold
+            assert (failed.style.color == plain.style.color) == no_color  # red, or the text's own

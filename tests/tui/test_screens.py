@@ -215,6 +215,24 @@ async def test_columns_can_be_chosen(runs_store: Path) -> None:
         assert "params.lr" in app.screen.query_one(RunsTable).shown_columns
 
 
+async def test_column_chooser_lists_metrics_first_and_tells_clashing_keys_apart(runs_store: Path) -> None:
+    """The chooser lists columns in the table's order (run, status, metrics, params, start,
+    duration) and names a key logged both as a param and a metric with its prefix."""
+    client = Client(runs_store)
+    run_id = client.search_runs(filter_string="attributes.run_name = 'alpha'")[0].info.run_id
+    client.log_metric(run_id, "lr", 0.1)
+    client.flush()
+    app = make_app(runs_store)
+    async with app.run_test(size=(80, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("c")
+        await pilot.pause()
+        lines = [line for line in screen_text(app).splitlines() if "▐X▌" in line]  # the list's entries
+        listed = [line.split("▌", 1)[1].split("  ")[0].strip() for line in lines]
+        order = ["run", "status", "loss", "metrics.lr", "batch", "params.lr", "start", "duration", "user"]
+        assert [listed.index(label) for label in order] == sorted(listed.index(label) for label in order)
+
+
 async def test_no_columns_chosen_leaves_a_usable_table(runs_store: Path) -> None:
     """Deselecting every column shows the runs with no columns; moving, marking and sorting do
     nothing harmful, and a brings the columns back."""
