@@ -83,6 +83,25 @@ def _ticks(lo: float, hi: float, axis: XAxis, count: int = 4) -> tuple[list[floa
     return positions, labels
 
 
+def step_ticks(lo: float, hi: float, count: int) -> tuple[list[float], list[str]]:
+    """At most ``count`` whole steps at a round interval (0, 50, 100...) rather than plotext's
+    even split of the range (0.0, 49.8, 99.7...); thousands as k and millions as M throughout,
+    where that stays exact."""
+    magnitude = 10 ** max(0, math.floor(math.log10(max(hi - lo, 1) / max(count, 1))))
+    for interval in (m * magnitude for m in (1, 2, 5, 10, 20, 50)):
+        first = math.ceil(lo / interval) * interval
+        if (hi - first) // interval + 1 <= count:
+            break
+    positions = [first + i * interval for i in range(int((hi - first) // interval) + 1)]
+    largest = max((abs(p) for p in positions), default=0)
+    unit, suffix = 1, ""
+    for at_least, size, name in ((1_000_000, 1_000_000, "M"), (10_000, 1_000, "k")):
+        if largest >= at_least and interval % (size // 100) == 0:  # two decimals at most: exact
+            unit, suffix = size, name
+            break
+    return positions, [f"{p / unit:.2f}".rstrip("0").rstrip(".") + suffix if p else "0" for p in positions]
+
+
 def draw(
     series: dict[str, tuple[list[float], list[float]]],
     options: PlotOptions,
@@ -94,6 +113,7 @@ def draw(
 
     The legend is not drawn inside (it would hide the start of the curves): ``legend`` gives it.
     """
+    plotext.terminal.limit(False, False)  # the widget's size, not the size plotext finds for its terminal
     figure = plotext.figure
     figure.clear()
     figure.theme("simple" if color else "colorless")
@@ -121,6 +141,8 @@ def draw(
     figure.title(options.key)
     if options.log_y:
         figure.ruler("y").scale("log")
-    if options.x is not XAxis.STEP:
+    if options.x is XAxis.STEP:
+        figure.ruler("x").ticks(*step_ticks(lo, hi, max(3, width // 8)))
+    else:
         figure.ruler("x").ticks(*_ticks(lo, hi, options.x))
     return figure.build().string(colorless=not color)

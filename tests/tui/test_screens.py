@@ -134,7 +134,8 @@ async def test_plot_zoom_to_last_steps(runs_store: Path) -> None:
 
 
 async def test_plot_is_drawn_again_after_a_resize(runs_store: Path) -> None:
-    """Making the terminal smaller redraws the plot to fit, instead of cutting it off."""
+    """Making the terminal smaller redraws the plot to fit, instead of cutting it off; making it
+    larger fills the new room."""
     app = make_app(runs_store)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
@@ -154,6 +155,9 @@ async def test_plot_is_drawn_again_after_a_resize(runs_store: Path) -> None:
         await settle(pilot)
         assert plot.size.width < 50 and drawn() == (plot.size.width, plot.size.height)
         assert "delta" in screen_text(app)
+        await pilot.resize_terminal(200, 50)  # larger than any terminal plotext may measure
+        await settle(pilot)
+        assert plot.size.width > 150 and drawn() == (plot.size.width, plot.size.height)
 
 
 async def test_help_lists_the_screen_keys(runs_store: Path) -> None:
