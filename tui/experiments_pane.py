@@ -50,10 +50,10 @@ class ExperimentsPane(KeyList):
             return
         self._rows = rows
         total = sum(r.runs for r in rows if not r.deleted)
-        options = [Option(Text.assemble(("All experiments", "bold"), f"\n {total:,} runs"), id=ALL)]
+        options = [Option(Text.assemble(("All experiments", "bold"), f"\n {fmt.runs(total)}"), id=ALL)]
         for row in rows:
             name = Text(fmt.clip(row.name, NAME_WIDTH), style="strike dim" if row.deleted else "bold")
-            detail = f"\n {row.runs:,} run{'s' if row.runs != 1 else ''}"
+            detail = f"\n {fmt.runs(row.runs)}"
             if row.last_activity:
                 detail += f", {fmt.ago(row.last_activity)}"
             options.append(Option(Text.assemble(name, detail), id=PREFIX + row.name))

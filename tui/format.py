@@ -101,6 +101,11 @@ def ago(ms: int | None) -> str:
     return f"{seconds}s ago"
 
 
+def runs(count: int) -> str:
+    """``1 run``, ``2 runs``, ``10,000 runs``."""
+    return f"{count:,} run{'s' if count != 1 else ''}"
+
+
 def display_path(path: str | Path) -> str:
     """A path as the user would type it: relative to the current folder when inside it."""
     target = Path(path)

@@ -21,6 +21,7 @@ from textual.worker import get_current_worker
 
 from store.errors import MltuiError
 from tui import data
+from tui import format as fmt
 from tui.experiments_pane import ExperimentsPane
 from tui.filter_bar import FilterBar
 from tui.key_bar import KeyBar
@@ -134,7 +135,7 @@ class MainScreen(Screen):
     def update_topbar(self) -> None:
         table = self.table
         parts = [f"[b]mltui[/b] {escape(self.app.client.root.name)}"]  # type: ignore[attr-defined]
-        parts.append(f"{table.row_count:,} run{'s' if table.row_count != 1 else ''}")
+        parts.append(fmt.runs(table.row_count))
         if table.marks:
             parts.append(f"{len(table.marks)} marked")
         settings = table.settings

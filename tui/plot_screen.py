@@ -25,6 +25,7 @@ from textual.widgets.option_list import Option
 
 from store.series import XAxis
 from tui import data
+from tui import format as fmt
 from tui.key_bar import KeyBar
 from tui.key_list import KeyList
 from tui.messages import StoreChanged
@@ -203,7 +204,7 @@ class PlotScreen(Screen):
     def set_options(self, options: PlotOptions, read: bool) -> None:
         self.options = options
         self.query_one("#plot-status", Static).update(
-            f"{len(self.runs)} run{'s' if len(self.runs) != 1 else ''} · {options.describe()}"
+            f"{fmt.runs(len(self.runs))} · {options.describe()}"
         )
         if read:
             self.load_series(options)

@@ -39,6 +39,18 @@ async def test_runs_and_experiments_are_listed(runs_store: Path) -> None:
         assert "FAILED" in text
 
 
+async def test_a_single_run_is_counted_in_the_singular(store_path: Path) -> None:
+    """One run: "1 run" for the store, its experiment and the top bar, never "1 runs"."""
+    client = Client(store_path)
+    make_run(client, client.create_experiment("solo"), "only", {"lr": 0.1}, [1.0], 0.5)
+    client.flush()
+    app = make_app(store_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_app(pilot)
+        text = screen_text(app)
+        assert "1 runs" not in text and text.count("1 run") == 3
+
+
 async def test_choosing_an_experiment_shows_its_runs(runs_store: Path) -> None:
     """Moving down the experiments pane narrows the table to that experiment."""
     app = make_app(runs_store)
