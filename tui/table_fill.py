@@ -17,7 +17,7 @@ from textual.widgets import DataTable
 Cell = str | Text
 
 
-def as_text(cell: Cell) -> Text:
+def _as_text(cell: Cell) -> Text:
     """A plain string stays plain: a model or param name with brackets is not Rich markup."""
     return cell if isinstance(cell, Text) else Text(cell)
 
@@ -30,8 +30,8 @@ def fill_table(
     row_keys: Sequence[str] | None = None,
 ) -> None:
     """Replace the table's columns and rows; the cursor goes back to the first cell."""
-    labels = [as_text(label) for label in columns]
-    cells = [[as_text(cell) for cell in row] for row in rows]
+    labels = [_as_text(label) for label in columns]
+    cells = [[_as_text(cell) for cell in row] for row in rows]
     widths = [label.cell_len for label in labels]
     for row in cells:
         widths = [max(width, cell.cell_len) for width, cell in zip(widths, row)]
