@@ -553,17 +553,23 @@ class Client(RegistryMixin):
     def get_run(self, run_id: str) -> Run:
         """A run by its full id (``resolve_run`` accepts prefixes and names)."""
         validation.validate_run_id(run_id)
-        with self.snapshot() as snap:
-            runs = self._runs_from(snap, [run_id])
+        runs = self.get_runs([run_id])
         if not runs:
             raise NotFound(f"no run with id {run_id!r} in {self.root}")
         return runs[0]
 
     def get_runs(self, run_ids: Sequence[str]) -> list[Run]:
-        """Several runs in one read, in the order given (unknown ids left out)."""
+        """Several runs in one read, in the order given (unknown ids left out): from the runs
+        held in memory when a search left them there, else in one statement."""
+        from store.search import in_memory
+
+        wanted = list(run_ids)
         with self.snapshot() as snap:
-            found = {r.info.run_id: r for r in self._runs_from(snap, list(run_ids))}
-        return [found[i] for i in run_ids if i in found]
+            runs = in_memory(snap, lambda index: index.by_ids(wanted))
+            if runs is None:
+                runs = self._runs_from(snap, wanted)
+        found = {r.info.run_id: r for r in runs}
+        return [found[i] for i in wanted if i in found]
 
     def _runs_from(self, snap: Snapshot, run_ids: list[str]) -> list[Run]:
         from store.search import RUN_INFO_COLUMNS

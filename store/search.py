@@ -105,24 +105,33 @@ def answer_in_memory(
     answer: Callable[[RunIndex, Matched], T],
 ) -> T | None:
     """``answer`` of the runs ``search_sql`` would select, found in the runs held in memory for
-    the snapshot's files (or saved for them: ``run_index_file``), or None when there are none:
-    search in DuckDB then. A saved column found damaged while answering is None too: the runs
-    are dropped."""
-    from store.run_index import forget, index_for
-    from store.run_index_file import Damaged
+    the snapshot's files (see ``in_memory``), or None: search in DuckDB then."""
 
-    index = index_for(snap)
-    if index is None:
-        return None
-    _check_max_results(max_results)
-    ids = list(experiment_ids) if experiment_ids is not None else None
-    try:
+    def search(index: RunIndex) -> T:
+        _check_max_results(max_results)
+        ids = list(experiment_ids) if experiment_ids is not None else None
         known = _keys_for(query, order_by, strict, lambda: index.catalog(ids))
         node = filter_node(query, known, strict) if query.strip() else None
         if node is not None:
             compile_filter(node, query)  # a filter's errors before the sort's, as ``search_sql`` raises them
         keys = sort_keys(list(order_by), known, strict) if order_by else []
         return answer(index, index.matched(node, keys, _STAGES[ViewType(view_type)], ids, max_results, query))
+
+    return in_memory(snap, search)
+
+
+def in_memory(snap: Snapshot, answer: Callable[[RunIndex], T]) -> T | None:
+    """``answer`` of the runs held in memory for the snapshot's files (or saved for them:
+    ``run_index_file``), or None when there are none. A saved column found damaged while
+    answering is None too: the runs are dropped, and the caller reads the store's files."""
+    from store.run_index import forget, index_for
+    from store.run_index_file import Damaged
+
+    index = index_for(snap)
+    if index is None:
+        return None
+    try:
+        return answer(index)
     except Damaged as exc:
         log.debug("%s; searching the store's files", exc)
         forget(snap)

@@ -210,6 +210,24 @@ def test_statuses_and_names_come_through(client: store.Client) -> None:
     assert [r.info.run_name for r in client.search_runs(filter_string="params.text ILIKE 'i%'")] == ["İSTANBUL"]
 
 
+def test_get_run_from_memory_and_duckdb_alike(client: store.Client, indexes: dict) -> None:
+    """Every run by id, deleted and crashed ones included, is the same Run from the runs held in
+    memory (and from the saved ones) as from DuckDB; unknown ids are left out."""
+    with client.snapshot() as snap:
+        ids = [row["run_id"] for row in snap.rows("SELECT run_id FROM runs ORDER BY run_id")]
+        from_duckdb = sorted(client._runs_from(snap, ids + ["0" * 32]), key=lambda r: r.info.run_id)
+    for held in indexes[None]:
+        assert _plain(held.by_ids(ids + ["0" * 32])) == _plain(from_duckdb)
+    client.search_runs()
+    client.search_runs()  # the runs are held in memory from now on
+    with client.snapshot() as snap:
+        assert run_index.index_for(snap) is not None
+    assert _plain(client.get_runs(ids)) == _plain(from_duckdb)
+    assert _plain([client.get_run(i) for i in reversed(ids)]) == _plain(from_duckdb[::-1])
+    assert {r.info.status for r in from_duckdb} >= {"CRASHED", "FINISHED"}
+    assert {r.info.lifecycle_stage for r in from_duckdb} == {"active", "deleted"}
+
+
 def _search_twice(c: store.Client, query: str) -> list[str]:
     c.search_runs(filter_string=query)
     return sorted(r.info.run_name for r in c.search_runs(filter_string=query))
