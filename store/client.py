@@ -561,7 +561,7 @@ class Client(RegistryMixin):
     def get_runs(self, run_ids: Sequence[str]) -> list[Run]:
         """Several runs in one read, in the order given (unknown ids left out): from the runs
         held in memory when a search left them there, else in one statement."""
-        from store.search import in_memory
+        from store.run_index import in_memory
 
         wanted = list(run_ids)
         with self.snapshot() as snap:

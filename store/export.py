@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import difflib
 import html
-import io
 import json
 import math
 import re

@@ -20,13 +20,14 @@ is derived at each search.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import replace
 from itertools import groupby
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from store import liveness, run_index_file
 from store.bulk import collector_paused
@@ -35,8 +36,11 @@ from store.query.compile import Column
 from store.query.evaluate import Pairs, Text, matching, ordered
 from store.query.nodes import Node, SortKey
 from store.reader import Snapshot
-from store.run_index_file import RUN_FIELDS, RunIndexData
+from store.run_index_file import RunIndexData
 from store.state_cache import states
+
+log = logging.getLogger("mltui.store")
+T = TypeVar("T")
 
 if TYPE_CHECKING:  # made only for ``Client.search_runs``: ``mltui query`` never loads them
     from store.entities import Run, RunInfo
@@ -468,6 +472,21 @@ def _saved_index(snap: Snapshot, found: run_index_file.Saved | None) -> RunIndex
             return None
     index.saved = (snap.root, found.contents)
     return index
+
+
+def in_memory(snap: Snapshot, answer: Callable[[RunIndex], T]) -> T | None:
+    """``answer`` of the runs held in memory for the snapshot's files (or saved for them:
+    ``run_index_file``), or None when there are none. A saved column found damaged while
+    answering is None too: the runs are dropped, and the caller reads the store's files."""
+    index = index_for(snap)
+    if index is None:
+        return None
+    try:
+        return answer(index)
+    except run_index_file.Damaged as exc:
+        log.debug("%s; searching the store's files", exc)
+        forget(snap)
+        return None
 
 
 def forget(snap: Snapshot) -> None:

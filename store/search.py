@@ -12,7 +12,6 @@ for its files (``run_index``), ``answer_in_memory`` finds the same runs without 
 from __future__ import annotations
 
 import difflib
-import logging
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -38,7 +37,6 @@ RUN_INFO_COLUMNS = (
 _STAGES = {ViewType.ACTIVE_ONLY: ["active"], ViewType.DELETED_ONLY: ["deleted"], ViewType.ALL: ["active", "deleted"]}
 SYSTEM_TAG_PREFIX = "mlflow."
 T = TypeVar("T")
-log = logging.getLogger("mltui.store")
 
 
 def search_sql(
@@ -105,7 +103,7 @@ def answer_in_memory(
     answer: Callable[[RunIndex, Matched], T],
 ) -> T | None:
     """``answer`` of the runs ``search_sql`` would select, found in the runs held in memory for
-    the snapshot's files (see ``in_memory``), or None: search in DuckDB then."""
+    the snapshot's files (see ``run_index.in_memory``), or None: search in DuckDB then."""
 
     def search(index: RunIndex) -> T:
         _check_max_results(max_results)
@@ -117,25 +115,9 @@ def answer_in_memory(
         keys = sort_keys(list(order_by), known, strict) if order_by else []
         return answer(index, index.matched(node, keys, _STAGES[ViewType(view_type)], ids, max_results, query))
 
+    from store.run_index import in_memory
+
     return in_memory(snap, search)
-
-
-def in_memory(snap: Snapshot, answer: Callable[[RunIndex], T]) -> T | None:
-    """``answer`` of the runs held in memory for the snapshot's files (or saved for them:
-    ``run_index_file``), or None when there are none. A saved column found damaged while
-    answering is None too: the runs are dropped, and the caller reads the store's files."""
-    from store.run_index import forget, index_for
-    from store.run_index_file import Damaged
-
-    index = index_for(snap)
-    if index is None:
-        return None
-    try:
-        return answer(index)
-    except Damaged as exc:
-        log.debug("%s; searching the store's files", exc)
-        forget(snap)
-        return None
 
 
 def search_run_ids(

@@ -25,14 +25,27 @@ from store.query.nodes import (
     Or,
     SortKey,
 )
-from store.query.parser import parse, parse_sort
-from store.query.resolve import resolve, resolve_sort
+
+# The parser (lark, ~28 ms to import) and the resolver load with the first query that needs them:
+# a process that reads runs by id from memory (``Client.get_run``) imports this package's
+# compiler and evaluator, never a grammar.
+_LAZY = {"parse": "parser", "parse_sort": "parser", "resolve": "resolve", "resolve_sort": "resolve"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f"store.query.{_LAZY[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def needs_catalog(text: str, sort: list[str], strict: bool) -> bool:
     """Whether resolving a filter and a sort reads the store's keys: a bare name (``accuracy``)
     must be looked up, and ``strict`` checks prefixed keys exist; MLflow's prefixed filter
     strings under ``strict=False`` resolve without reading anything (a statement saved)."""
+    from store.query.parser import parse, parse_sort
+
     if strict:
         return bool(text.strip() or sort)
     operands = [k.operand for k in map(parse_sort, sort)]
@@ -51,11 +64,17 @@ def needs_catalog(text: str, sort: list[str], strict: bool) -> bool:
 
 def filter_node(text: str, catalog: Catalog, strict: bool = True) -> Node:
     """A filter string -> its resolved tree (what ``evaluate`` runs in memory)."""
+    from store.query.parser import parse
+    from store.query.resolve import resolve
+
     return resolve(parse(text), catalog, text, strict)
 
 
 def sort_keys(specs: list[str], catalog: Catalog, strict: bool = True) -> list[SortKey]:
     """Sort strings (``accuracy:desc``, ``metrics.accuracy DESC``) -> resolved sort keys."""
+    from store.query.parser import parse_sort
+    from store.query.resolve import resolve_sort
+
     return [resolve_sort(parse_sort(s), catalog, s, strict) for s in specs]
 
 
