@@ -7,6 +7,8 @@ exit status in one place and the dashboard can show it without a traceback.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 
 class MltuiError(Exception):
     """Base of every error mltui raises on purpose."""
@@ -73,3 +75,16 @@ class QueryError(MltuiError):
             return self.message
         line = self.query.replace("\n", " ")
         return f"{self.message}\n  {line}\n  {' ' * self.position}^"
+
+
+def did_you_mean(name: str, candidates: Iterable[str], containing: bool = False) -> str:
+    """`` (did you mean a or b?)`` naming the closest of ``candidates`` (``containing``: else
+    those that contain ``name``, "acc" for "val/accuracy"), or ''. difflib loads only for such a
+    message, never on a search's way."""
+    import difflib
+
+    names = list(candidates)
+    close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
+    if not close and containing:
+        close = [c for c in names if name.lower() in c.lower()][:3]
+    return f" (did you mean {' or '.join(close)}?)" if close else ""

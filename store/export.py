@@ -16,7 +16,6 @@ Spelling decided here (and documented in docs/query.md):
 
 from __future__ import annotations
 
-import difflib
 import html
 import json
 import math
@@ -25,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from store.errors import MltuiError, ValidationError
+from store.errors import MltuiError, ValidationError, did_you_mean
 from store.timefmt import iso_time, iso_times, short_duration, short_time
 
 if TYPE_CHECKING:  # the diff's module only where a diff is exported
@@ -132,9 +131,7 @@ def resolve_columns(table: Columns, names: list[str]) -> list[str]:
         if len(found) != 1:
             if found:
                 raise ValidationError(f"column {name!r} is ambiguous: write {' or '.join(found)}")
-            close = difflib.get_close_matches(name, list(table), n=3)
-            hint = f" (did you mean {' or '.join(close)}?)" if close else ""
-            raise ValidationError(f"no column {name!r} among the matched runs{hint}")
+            raise ValidationError(f"no column {name!r} among the matched runs{did_you_mean(name, table)}")
         out.append(found[0])
     return out
 

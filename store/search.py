@@ -11,13 +11,12 @@ for its files (``run_index``), ``answer_in_memory`` finds the same runs without 
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from store.catalog import Catalog, catalog
 from store.view_type import ViewType
-from store.errors import NotFound, ValidationError
+from store.errors import NotFound, ValidationError, did_you_mean
 from store.query import compile_filter, filter_node, needs_catalog, sort_keys, where
 from store.query import order_by as compile_order
 from store.query.compile import SUMMARY_COLUMNS
@@ -336,9 +335,7 @@ def experiment_ids_for(snap: Snapshot, names: Sequence[str]) -> list[str]:
     for name in names:
         found = by_name.get(name) or by_id.get(name)
         if found is None:
-            close = difflib.get_close_matches(name, list(by_name), n=3)
-            hint = f" (did you mean {' or '.join(close)}?)" if close else ""
-            raise NotFound(f"no experiment named or numbered {name!r}{hint}")
+            raise NotFound(f"no experiment named or numbered {name!r}{did_you_mean(name, by_name)}")
         ids.append(found)
     return ids
 

@@ -14,11 +14,10 @@ way (mltui records no datasets, so they match no run).
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import replace
 
 from store.catalog import Catalog
-from store.errors import QueryError
+from store.errors import QueryError, did_you_mean
 from store.query.attributes import ATTRIBUTES, attribute
 from store.query.nodes import (
     Aggregate,
@@ -52,14 +51,6 @@ def _kinds_having(catalog: Catalog, key: str) -> list[Kind]:
     return kinds
 
 
-def _suggest(key: str, candidates: list[str]) -> str:
-    close = difflib.get_close_matches(key, candidates, n=3, cutoff=0.6)
-    if not close:
-        lowered = key.lower()
-        close = [c for c in candidates if lowered in c.lower()][:3]
-    return f" (did you mean {' or '.join(close)}?)" if close else ""
-
-
 class _Resolver:
     def __init__(self, catalog: Catalog, text: str, strict: bool) -> None:
         self.catalog = catalog
@@ -82,7 +73,7 @@ class _Resolver:
             found = attribute(name.key)
             if found is None:
                 raise self.fail(
-                    f"unknown attribute {name.key!r}{_suggest(name.key, sorted(ATTRIBUTES))}; "
+                    f"unknown attribute {name.key!r}{did_you_mean(name.key, sorted(ATTRIBUTES), containing=True)}; "
                     f"attributes are {', '.join(ATTRIBUTES)}",
                     name.pos,
                 )
@@ -101,7 +92,7 @@ class _Resolver:
             self.catalog.metrics | self.catalog.params | self.catalog.tags | set(ATTRIBUTES)
         )
         raise self.fail(
-            f"unknown name {name.key!r}{_suggest(name.key, everything)}", name.pos
+            f"unknown name {name.key!r}{did_you_mean(name.key, everything, containing=True)}", name.pos
         )
 
     def prefixed(self, name: Name) -> Name:
@@ -111,7 +102,10 @@ class _Resolver:
             return name
         word = _KIND_WORD[name.kind]
         elsewhere = [str(replace(name, kind=k)) for k in _kinds_having(self.catalog, name.key)]
-        hint = f"; there is {' and '.join(elsewhere)}" if elsewhere else _suggest(name.key, sorted(keys))
+        if elsewhere:
+            hint = f"; there is {' and '.join(elsewhere)}"
+        else:
+            hint = did_you_mean(name.key, sorted(keys), containing=True)
         raise self.fail(f"no {word} named {name.key!r} in this store{hint}", name.pos)
 
     def operand(self, operand: Operand) -> Operand:
