@@ -81,9 +81,11 @@ class Writer:
         self._buffers: dict[str, RunBuffer] = {}
         self._start()
         # multiprocessing's children end with os._exit (no atexit) after clearing inherited
-        # finalizers; a finalizer registered once the child has started does run at its exit.
+        # finalizers; a finalizer registered once the child has started does run at its exit:
+        # one now (a writer a child creates) and one in every child forked from here.
         from multiprocessing import util
 
+        _flush_at_child_exit(self)
         util.register_after_fork(self, _flush_at_child_exit)
 
     def _start(self) -> None:

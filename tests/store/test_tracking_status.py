@@ -181,3 +181,25 @@ def test_forked_child_logs_into_the_parents_run(store_path: Path) -> None:
     history = mlflow.Client(store_path).get_metric_history(run.info.run_id, "worker")
     assert sorted(m.step for m in history) == list(range(100)) + list(range(1000, 1100))
     assert mlflow.get_run(run.info.run_id).data.metrics["parent"] == 1.0
+
+
+def test_a_worker_that_starts_logging_itself_is_written_at_its_exit(store_path: Path) -> None:
+    """A multiprocessing worker whose first log makes its writer, and which leaves without
+    ending its run (multiprocessing's children exit without atexit), still writes what it
+    logged when it exits."""
+    import multiprocessing
+
+    def work(name: str) -> None:
+        mlflow.start_run(run_name=name)
+        mlflow.log_metric("x", 1.0)
+
+    ctx = multiprocessing.get_context("fork")
+    procs = [ctx.Process(target=work, args=(f"w{k}",)) for k in range(2)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=60)
+    assert [p.exitcode for p in procs] == [0, 0]
+    runs = mlflow.Client(store_path).search_runs()
+    assert sorted(r.info.run_name for r in runs) == ["w0", "w1"]
+    assert all(r.data.metrics == {"x": 1.0} for r in runs)
