@@ -30,6 +30,7 @@ from store.compaction import compact
 from store.doctor import diagnose
 
 ROOT = Path(__file__).resolve().parents[2]
+TRIALS = 50  # kill -9 at random moments, of a writer and of a compactor each
 
 
 def test_kill_9_while_logging_keeps_flushed_histories_exact(store_path: Path) -> None:
@@ -38,14 +39,14 @@ def test_kill_9_while_logging_keeps_flushed_histories_exact(store_path: Path) ->
     client = store.Client(store_path)
     exp = client.create_experiment("crashes")
     rnd = random.Random(7)
-    for _ in range(30):
+    for _ in range(TRIALS):
         proc = start_logging(store_path, exp)
         time.sleep(rnd.uniform(0.0, 0.2))
         proc.kill()
         proc.join()
         assert_exact(store_path)
     runs = client.search_runs([exp], max_results=None)
-    assert len(runs) == 30
+    assert len(runs) == TRIALS
     assert {r.info.status for r in runs} == {"CRASHED"}
     counts = assert_exact(store_path)
     assert sum(counts.values()) > 0
@@ -58,7 +59,7 @@ def test_kill_9_of_compaction_never_loses_or_doubles_rows(store_path: Path) -> N
     compaction (or doctor --fix) finishes the job."""
     rnd = random.Random(11)
     expected: dict[str, int] = {}
-    for _ in range(20):
+    for _ in range(TRIALS):
         expected |= small_files(store_path, runs=2, flushes=6, points=20)
         proc = start(compact_forever, str(store_path))
         time.sleep(rnd.uniform(0.0, 0.15))
