@@ -1,10 +1,13 @@
 """``?``: every key of the screen the user was on, with what it does: the screen's own keys
-first, then the app's, then those of the focused widget (cursor movement and the like)."""
+first, then the app's, then those of the focused widget (cursor movement and the like).
+
+Textual's own keys on every screen and app (focus with tab, copy, ``ctrl+q``) are left out: they
+would come first, above mltui's, and ``NAVIGATION`` says what a user needs of them."""
 
 from __future__ import annotations
 
 from rich.table import Table
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
@@ -18,6 +21,12 @@ NAVIGATION = [
     ("ctrl+p", "command palette: every action, searchable"),
     ("mouse", "click rows, headers and keys in the footer"),
 ]
+TEXTUAL_KEYS = {
+    (key.strip(), b.action)
+    for b in (*Screen.BINDINGS, *App.BINDINGS)
+    if isinstance(b, Binding)
+    for key in b.key.split(",")
+}
 
 
 class HelpScreen(ModalScreen):
@@ -43,7 +52,7 @@ class HelpScreen(ModalScreen):
 
         for active in sorted(self.under.active_bindings.values(), key=rank):
             binding = active.binding
-            if not binding.description or binding.key in seen:
+            if not binding.description or binding.key in seen or (binding.key, binding.action) in TEXTUAL_KEYS:
                 continue
             seen.add(binding.key)
             key = binding.key_display or self.app.get_key_display(binding)
