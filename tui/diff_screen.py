@@ -16,7 +16,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
 from store.diff import DiffRow, RunDiff, diff_runs, same_value
-from store.export import delta_text, run_label
+from store.export import delta_text
 from tui import format as fmt
 from tui.key_bar import KeyBar
 from tui.messages import StoreChanged
@@ -44,6 +44,25 @@ def row_cells(diff: RunDiff, row: DiffRow) -> list[Cell]:
     return cells
 
 
+def run_names(diff: RunDiff) -> list[str]:
+    """The runs' names cut as values are, so that a long name never widens its column, and
+    where they differ (see ``format.clip_apart``)."""
+    return fmt.clip_apart([run.run_name or run.run_id[:8] for run in diff.runs], CELL_WIDTH)
+
+
+def run_headers(diff: RunDiff) -> list[Cell]:
+    """Each run's column header: its name, then its short id, and which is the baseline the
+    deltas are taken against."""
+    headers: list[Cell] = []
+    for i, (run, name) in enumerate(zip(diff.runs, run_names(diff))):
+        header = Text(name, style="bold")
+        header.append(f"\n{run.run_id[:8]}", style="dim")
+        if i == diff.baseline:
+            header.append(" baseline", style="bold italic")
+        headers.append(header)
+    return headers
+
+
 class DiffLoaded(Message):
     def __init__(self, diff: RunDiff) -> None:
         super().__init__()
@@ -68,7 +87,7 @@ class DiffScreen(Screen):
         self.diff: RunDiff | None = None
 
     def compose(self) -> ComposeResult:
-        yield DataTable(id="diff-table", cursor_type="cell", zebra_stripes=True)
+        yield DataTable(id="diff-table", cursor_type="cell", zebra_stripes=True, header_height=2)
         yield Static(id="diff-status")
         yield KeyBar()
 
@@ -102,7 +121,7 @@ class DiffScreen(Screen):
             return
         table = self.query_one(DataTable)
         cursor = table.cursor_coordinate
-        labels: list[Cell] = ["key"] + [Text(run_label(diff, i), style="bold") for i in range(len(diff.runs))]
+        labels: list[Cell] = ["key", *run_headers(diff)]
         rows = [row_cells(diff, row) for row in self.shown_rows()]
         fill_table(table, labels, rows, column_keys=["key"] + [run.run_id for run in diff.runs])
         if table.row_count:
@@ -110,7 +129,7 @@ class DiffScreen(Screen):
         hidden = len(diff.rows) - len(self.shown_rows())
         status = f"{len(diff.runs)} runs · {diff.differing} differ"
         status += f" · {hidden} equal hidden (a: show)" if hidden else " · equal rows shown (a: hide)"
-        status += f" · baseline {run_label(diff, diff.baseline)}"
+        status += f" · baseline {run_names(diff)[diff.baseline]}"
         self.query_one("#diff-status", Static).update(status)
 
     def action_toggle_equal(self) -> None:

@@ -7,8 +7,9 @@ CLI and exports agree; the runs table alone uses a shorter start time to leave r
 from __future__ import annotations
 
 import math
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -22,6 +23,7 @@ __all__ = [
     "ago",
     "cell",
     "clip",
+    "clip_apart",
     "column_format",
     "compact_time",
     "display_path",
@@ -118,6 +120,18 @@ def display_path(path: str | Path) -> str:
 def clip(text: str, width: int) -> str:
     """``text`` cut to ``width`` characters, an ellipsis marking the cut."""
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def clip_apart(names: Sequence[str], width: int, context: int = 6) -> list[str]:
+    """``names`` cut to ``width`` characters each so that they still tell apart: when they share
+    a prefix longer than the cut keeps, each starts with an ellipsis ``context`` characters
+    before where they first differ (a sweep's ``resnet50-cosine-lr0.003-seed1`` and
+    ``resnet50-cosine-lr0.010-seed1`` show ``…-lr0.003-seed1`` and ``…-lr0.010-seed1``)."""
+    common = len(os.path.commonprefix(list(names))) if len(set(names)) > 1 else 0
+    start = common - min(context, width - 3)
+    if common < width - 1 or start <= 0:
+        return [clip(name, width) for name in names]
+    return [clip("…" + name[start:], width) if len(name) > width else name for name in names]
 
 
 def fit(text: str, width: int, right: bool = False) -> str:

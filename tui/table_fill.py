@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.widgets import DataTable
 
@@ -32,7 +33,7 @@ def fill_table(
     """Replace the table's columns and rows; the cursor goes back to the first cell."""
     labels = [_as_text(label) for label in columns]
     cells = [[_as_text(cell) for cell in row] for row in rows]
-    widths = [label.cell_len for label in labels]
+    widths = [max(cell_len(line) for line in label.plain.split("\n")) for label in labels]
     for row in cells:
         widths = [max(width, cell.cell_len) for width, cell in zip(widths, row)]
     table.clear(columns=True)

@@ -27,13 +27,19 @@ async def open_diff(pilot, first: str, second: str) -> None:  # noqa: ANN001
     await until(pilot, lambda: "param " in screen_text(pilot.app) or "metric " in screen_text(pilot.app))
 
 
+def header_line(text: str, words: str) -> str:
+    """The line of the diff's two-line header holding ``words``."""
+    return next(line for line in text.splitlines() if words in line)
+
+
 async def test_mark_and_diff_shows_differences(runs_store: Path) -> None:
     """Two marked runs open side by side: differing params and metric deltas, equal rows hidden."""
     app = make_app(runs_store)
     async with app.run_test(size=SIZE) as pilot:
         await open_diff(pilot, "alpha", "bravo")
         text = screen_text(app)
-        assert "alpha (baseline)" in text and "bravo" in text
+        assert "alpha" in text and "bravo" in text and " baseline " in text
+        assert header_line(text, "baseline").index("baseline") < header_line(text, "alpha").index("bravo")
         assert "param lr" in text and "0.01" in text
         assert "metric accuracy" in text and "-0.06 (-6.6%)" in text
         assert "param batch" not in text  # both 32: hidden by default
@@ -72,6 +78,25 @@ async def test_two_runs_with_long_values_fit_80_columns(store_path: Path) -> Non
         assert "tag mlflow.source.git.c…" in text and "405453374cc78795475…" in text
 
 
+async def test_long_sweep_names_fit_80_columns_and_tell_apart(store_path: Path) -> None:
+    """Two runs named alike at length: both columns fit, each header shows where the names
+    differ, and the baseline is marked under its name."""
+    client = Client(store_path)
+    exp = client.create_experiment("sweep")
+    names = ("resnet50-cosine-lr0.003-warmup500-seed17", "resnet50-cosine-lr0.010-warmup500-seed17")
+    for name, lr, loss in zip(names, (0.003, 0.01), (0.3, 0.25)):
+        make_run(client, exp, name, {"lr": lr}, [loss], 0.9)
+    client.flush()
+    app = make_app(store_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_diff(pilot, *names)
+        text = screen_text(app)
+        assert "…-lr0.003-warmup500…  …-lr0.010-warmup500…" in text
+        assert "baseline …-lr0.003-warmup500…" in text  # the status line
+        assert "0.25 -0.05 (-16.7%)" in text
+        assert app.screen.query_one("#diff-table").virtual_size.width <= SIZE[0] - 2
+
+
 async def test_baseline_follows_the_cursor(runs_store: Path) -> None:
     """b on a run's column makes it the baseline; deltas are then against it."""
     app = make_app(runs_store)
@@ -82,7 +107,7 @@ async def test_baseline_follows_the_cursor(runs_store: Path) -> None:
         await pilot.press("b")
         await settle(pilot)
         text = screen_text(app)
-        assert "bravo (baseline)" in text
+        assert header_line(text, "baseline").index("baseline") > header_line(text, "alpha").index("bravo")
         assert "+0.06 (+7.1%)" in text
 
 
