@@ -301,13 +301,14 @@ def runs_show(ctx: Context, run: str, fmt: str) -> None:
     import json
 
     from store import export
+    from store.liveness import run_duration
     from store.timefmt import short_duration, short_time
 
     client = ctx.client(existing=True)
     found = client.get_run(client.resolve_run(run))
     summaries = client.get_metric_summaries(found.info.run_id)
     artifacts = client.list_artifacts(found.info.run_id)
-    data = export.run_json(found, summaries, artifacts)
+    data = export.run_json(found, run_duration(client.root, found.info), summaries, artifacts)
     if fmt == "json":
         click.echo(json.dumps(data, indent=2, allow_nan=False))
         return

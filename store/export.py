@@ -176,9 +176,10 @@ def default_columns(table: Columns, width: int | None) -> list[str]:
     return chosen
 
 
-def run_json(run: Any, summaries: list[Any], artifacts: list[Any]) -> dict[str, Any]:
+def run_json(run: Any, duration: int | None, summaries: list[Any], artifacts: list[Any]) -> dict[str, Any]:
     """One run for ``mltui runs show --format json``: the runs-table object of DESIGN.md
-    section 6, plus ``duration`` (ms), every metric's summary and the artifact files."""
+    section 6, plus ``duration`` (ms, as ``liveness.run_duration`` gives it: a running or
+    crashed run's too), every metric's summary and the artifact files."""
     info = run.info
     end = info.end_time
     return {
@@ -188,7 +189,7 @@ def run_json(run: Any, summaries: list[Any], artifacts: list[Any]) -> dict[str, 
         "status": info.status,
         "start_time": iso_time(info.start_time),
         "end_time": iso_time(end),
-        "duration": None if end is None or info.start_time is None else end - info.start_time,
+        "duration": duration,
         "user_id": info.user_id,
         "host": info.host,
         "artifact_uri": info.artifact_uri,

@@ -14,8 +14,12 @@ import json
 import os
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from store.layout import HOSTNAME, write_bytes_atomic
+
+if TYPE_CHECKING:
+    from store.entities import RunInfo
 
 DEFAULT_STALE_SECONDS = 120.0
 
@@ -89,6 +93,27 @@ def heartbeats(root: Path) -> dict[str, tuple[bool, int]]:
         alive = fresh and (info.get("host") != HOSTNAME or _pid_alive(int(info.get("pid", 0))))
         found[entry.name] = (alive, int(mtime * 1000))
     return found
+
+
+def open_duration(start: int, host: str | None, beat: tuple[bool, int] | None, now_ms: int) -> int | None:
+    """How long a run that has not ended has run (ms), as the ``runs`` view derives it: until now
+    while its process lives (or it has no host to check), else until its last heartbeat."""
+    if host is None or (beat is not None and beat[0]):
+        return now_ms - start
+    return beat[1] - start if beat is not None else None
+
+
+def run_duration(root: Path, info: RunInfo) -> int | None:
+    """A run's duration (ms) as the runs table shows it, for ``get_run``'s ``info``: to its end,
+    else (running, or crashed) to now or to its last heartbeat."""
+    if info.start_time is None:
+        return None
+    if info.end_time is not None:
+        return info.end_time - info.start_time
+    if info.status not in ("RUNNING", "CRASHED"):
+        return None
+    beat = heartbeats(root).get(info.run_id)
+    return open_duration(info.start_time, info.host, beat, int(time.time() * 1000))
 
 
 def alive_runs(root: Path) -> list[str]:

@@ -364,13 +364,10 @@ class _Live:
         out = [None if starts[at] is None or ends[at] is None else ends[at] - starts[at] for at in found]
         if not self.index.running:
             return out
+        now = int(time.time() * 1000)
         for i, at in enumerate(found):
             if ends[at] is None and starts[at] is not None and info[3][at] == "RUNNING":
-                beat = self._heartbeats().get(info[0][at])
-                if info[9][at] is None or (beat is not None and beat[0]):
-                    out[i] = int(time.time() * 1000) - starts[at]
-                elif beat is not None:
-                    out[i] = beat[1] - starts[at]
+                out[i] = liveness.open_duration(starts[at], info[9][at], self._heartbeats().get(info[0][at]), now)
         return out
 
 

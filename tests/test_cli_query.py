@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import sys
 from pathlib import Path
@@ -21,6 +23,17 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str
     return root, build_store(root)
 
 
+def run_cli(root: Path, *args: str) -> tuple[int, str, str]:
+    """The real entry point on the store at ``root``: (status, stdout, stderr)."""
+    with CliRunner().isolation() as (out, err, _):
+        try:
+            main(["--store", str(root), *args])
+            code = 0
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        return code, out.getvalue().decode(), err.getvalue().decode()
+
+
 @pytest.fixture
 def mltui(built: tuple[Path, dict[str, str]], monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
     """Run the real entry point on the built store (local time = UTC); (status, stdout, stderr)."""
@@ -29,16 +42,7 @@ def mltui(built: tuple[Path, dict[str, str]], monkeypatch: pytest.MonkeyPatch): 
 
     time.tzset()
 
-    def run(*args: str) -> tuple[int, str, str]:
-        with CliRunner().isolation() as (out, err, _):
-            try:
-                main(["--store", str(built[0]), *args])
-                code = 0
-            except SystemExit as exc:
-                code = int(exc.code or 0)
-            return code, out.getvalue().decode(), err.getvalue().decode()
-
-    yield run
+    yield lambda *args: run_cli(built[0], *args)
     monkeypatch.delenv("TZ")
     time.tzset()
 
@@ -153,6 +157,22 @@ def test_runs_show(mltui, built) -> None:  # noqa: ANN001
     code, out, _ = mltui("runs", "show", "nan-run", "--format", "json")
     assert json.loads(out)["metric_summaries"]["accuracy"] == {"last": "NaN", "last_step": 1, "min": 0.3, "max": 0.3, "count": 2}
     assert mltui("runs", "show", "nope") == (1, "", "Error: no run with id, id prefix or name 'nope'\n")
+
+
+def test_runs_show_gives_a_crashed_run_the_duration_of_the_runs_table(store_path: Path) -> None:
+    """A crashed run has no end: it ran until its last heartbeat, in runs show as in query."""
+    from test_faults_helpers import crashed_run
+
+    from store import Client
+
+    run_id = crashed_run(store_path, Client(store_path).create_experiment("crashes"), 7_000)
+    shown = json.loads(run_cli(store_path, "runs", "show", run_id, "--format", "json")[1])
+    (listed,) = csv.DictReader(io.StringIO(run_cli(store_path, "query", "", "--format", "csv")[1]))
+    assert shown["status"] == listed["status"] == "CRASHED"
+    assert shown["end_time"] is None
+    assert abs(shown["duration"] - 7_000) <= 1
+    assert shown["duration"] == int(listed["duration"])
+    assert "duration    7s" in run_cli(store_path, "runs", "show", run_id)[1].splitlines()
 
 
 def test_diff_side_by_side(mltui) -> None:  # noqa: ANN001

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from store import layout, series
+from store import layout, liveness, series
 from store.artifacts import FileInfo
 from store.client import Client
 from store.entities import Experiment, MetricSummary, Run, ViewType
@@ -153,6 +153,7 @@ class RunDetails:
     artifacts: list[FileInfo]
     parent: Run | None
     children: list[Run] = field(default_factory=list)
+    duration: int | None = None  # ms, a running or crashed run's too (``liveness.run_duration``)
 
     @property
     def note(self) -> str:
@@ -173,6 +174,7 @@ def run_details(client: Client, run_id: str) -> RunDetails:
         client.list_artifacts(run.info.run_id),
         parents[0] if parents else None,
         children,
+        liveness.run_duration(client.root, run.info),
     )
 
 

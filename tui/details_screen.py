@@ -46,8 +46,7 @@ def render(details: data.RunDetails) -> Group:
         ["status", info.status],
         ["start", fmt.short_time(info.start_time)],
         ["end", fmt.short_time(info.end_time)],
-        ["duration", fmt.short_duration(info.end_time - info.start_time)
-         if info.end_time and info.start_time else ""],
+        ["duration", fmt.short_duration(details.duration)],
         ["user", info.user_id],
         ["host", f"{info.host or ''} pid {info.pid}" if info.pid else info.host or ""],
         ["artifacts", fmt.display_path(info.artifact_uri)],

@@ -79,6 +79,19 @@ def start_logging(root: Path, experiment_id: str, flush_interval: float = 0.05):
     return proc
 
 
+def crashed_run(root: Path, experiment_id: str, lasted_ms: int) -> str:
+    """The id of a run whose process was killed, last seen ``lasted_ms`` after its start."""
+    from store import Client, liveness
+
+    proc = start_logging(root, experiment_id)
+    proc.kill()
+    proc.join()
+    (run,) = Client(root).search_runs([experiment_id])
+    seen = (run.info.start_time + lasted_ms) * 1_000_000
+    os.utime(liveness.live_file(root, run.info.run_id), ns=(seen, seen))
+    return run.info.run_id
+
+
 def histories(root: Path) -> dict[str, tuple[int, int, int, int, bool]]:
     """Per run: (points, distinct steps, lowest step, highest step, every value == its step)."""
     with Snapshot(root) as snap:

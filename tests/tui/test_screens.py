@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 from pathlib import Path
 
@@ -81,6 +82,25 @@ async def test_details_show_params_metrics_notes_and_parent(runs_store: Path) ->
         assert "parent" in text and "alpha" in text
         await pilot.press("escape")
         assert isinstance(app.screen, MainScreen)
+
+
+async def test_details_give_a_crashed_run_its_duration(store_path: Path) -> None:
+    """A crashed run never ended: its details say how long it ran until its last heartbeat, as
+    the runs table does, instead of leaving the duration blank."""
+    sys.path.insert(0, str(Path(__file__).parents[1] / "store"))
+    from test_faults_helpers import crashed_run
+
+    crashed_run(store_path, Client(store_path).create_experiment("crashes"), 95_000)
+    app = make_app(store_path)
+    async with app.run_test(size=(80, 40)) as pilot:
+        await settle(pilot)
+        assert "1m35s" in screen_text(app)  # the runs table
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, DetailsScreen)
+        rows = [line.split("│")[1].split() for line in screen_text(app).splitlines() if "│" in line]
+        assert ["status", "CRASHED"] in rows
+        assert ["duration", "1m35s"] in rows
 
 
 async def test_details_list_children(runs_store: Path) -> None:
