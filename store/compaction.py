@@ -21,6 +21,7 @@ import shutil
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -38,7 +39,10 @@ from store.layout import (
 from store import summaries
 from store.errors import MltuiError
 from store.listing import MERGED_SUFFIX, REPLACES_KEY, is_damage, replaced_by, visible_files
-from store.schemas import SCHEMAS, SORT_KEYS
+from store.schemas import SCHEMAS, SORT_KEYS, SUMMARIZE_POINTS_SQL, SUMMARY_COMBINE_SQL
+
+if TYPE_CHECKING:
+    import duckdb
 
 log = logging.getLogger("mltui.store")
 
@@ -318,17 +322,32 @@ def compact(
     return CompactionResult(before, after, size_before, size_after, tuple(quarantined))
 
 
+# Per run and key, the summary that knows more points: the histories' when they hold at least as
+# many as the summary counts (a writer killed mid-flush leaves the summary behind), else the
+# summary kept (its history lost points to a damaged file: the summary is all that is left of them).
+_REBUILT_SUMMARIES_SQL = f"""
+WITH fresh AS ({SUMMARIZE_POINTS_SQL.format(source="points")}),
+     kept AS ({SUMMARY_COMBINE_SQL.format(source="summaries")})
+SELECT * FROM fresh f
+WHERE NOT EXISTS (SELECT 1 FROM kept k WHERE k.run_id = f.run_id AND k.key = f.key AND k.count > f.count)
+UNION ALL BY NAME
+SELECT * FROM kept k
+WHERE NOT EXISTS (SELECT 1 FROM fresh f WHERE f.run_id = k.run_id AND f.key = k.key AND f.count >= k.count)
+"""
+
+
 def rebuild_summaries(root: Path, part: str) -> bool:
     """Recompute an experiment's metric summaries from its histories (``doctor --fix``).
 
     A writer killed between writing a flush's points and their summary leaves the summary
-    behind the history. The rebuilt file replaces every summary file of the partition, through
-    the same footer protocol as a merge. Only safe while no run of the store is alive (a live
-    writer could add points between the two listings): returns False, changing nothing, if one is.
+    behind the history. A summary that counts more points than its history holds is kept as it
+    is: recomputing it would drop what a damaged history file took with it. The rebuilt file
+    replaces every summary file of the partition, through the same footer protocol as a merge.
+    Only safe while no run of the store is alive (a live writer could add points between the two
+    listings): returns False, changing nothing, if one is.
     """
     from store import duck
     from store.liveness import alive_runs
-    from store.schemas import SUMMARIZE_POINTS_SQL
 
     if alive_runs(root):
         return False
@@ -336,14 +355,11 @@ def rebuild_summaries(root: Path, part: str) -> bool:
         directory = table_dir(root, "metric_summaries", part)
         finish_interrupted(directory)
         old = visible_files(directory)
-        points = visible_files(table_dir(root, "metrics", part))
         con = duck.cursor()
         try:
-            if points:
-                source = con.read_parquet([str(p) for p in points], hive_partitioning=False)
-                data = con.sql(SUMMARIZE_POINTS_SQL.format(source="source")).to_arrow_table()
-            else:
-                data = SCHEMAS["metric_summaries"].empty_table()
+            _rows(con, "metrics", visible_files(table_dir(root, "metrics", part))).create_view("points")
+            _rows(con, "metric_summaries", old).create_view("summaries")
+            data = con.sql(_REBUILT_SUMMARIES_SQL).to_arrow_table()
         finally:
             con.close()
         if alive_runs(root):
@@ -355,6 +371,13 @@ def rebuild_summaries(root: Path, part: str) -> bool:
         for f in old:
             f.unlink(missing_ok=True)
     return True
+
+
+def _rows(con: duckdb.DuckDBPyConnection, table: str, files: list[Path]) -> duckdb.DuckDBPyRelation:
+    """A DuckDB relation of these files of ``table`` (its empty table when there are none)."""
+    if not files:
+        return con.from_arrow(SCHEMAS[table].empty_table())
+    return con.read_parquet([str(f) for f in files], hive_partitioning=False)
 
 
 def auto_compact(root: Path, touched: Iterable[tuple[str, str | None]]) -> None:

@@ -206,28 +206,46 @@ def check_summaries(root: Path) -> list[Finding]:
 
     A writer killed between writing a flush's points and their summary leaves the runs table
     (summaries) behind the plots (histories); ``--fix`` recomputes that experiment's summaries
-    once no run is alive.
+    once no run is alive. A history holding fewer points than its summary lost them with a
+    damaged file: nothing can bring them back but the file, and the summary, all that is left of
+    them, is kept.
     """
     from store.reader import Snapshot
 
     with Snapshot(root) as snap:
         rows = snap.rows(
             "SELECT coalesce(h.experiment_id, s.experiment_id) AS experiment_id, "
-            "count(*) AS n FROM "
+            "count(*) FILTER (WHERE coalesce(h.n, 0) > coalesce(s.count, 0)) AS behind, "
+            "count(*) FILTER (WHERE coalesce(h.n, 0) < coalesce(s.count, 0)) AS lost FROM "
             "(SELECT experiment_id, run_id, key, count(*) AS n FROM raw_metrics GROUP BY ALL) h "
             "FULL JOIN metric_summaries s USING (run_id, key) "
             "WHERE h.n IS DISTINCT FROM s.count GROUP BY ALL ORDER BY 1"
         )
-    return [
-        Finding(
-            "summaries",
-            table_dir(root, "metric_summaries", r["experiment_id"]),
-            f"{r['n']} metric summar{'y' if r['n'] == 1 else 'ies'} of experiment "
-            f"{r['experiment_id']!r} disagree with the histories (a writer died mid-flush)",
-            _rebuild_fix(root, r["experiment_id"]),
-        )
-        for r in rows
-    ]
+    findings = []
+    for r in rows:
+        part = r["experiment_id"]
+        if r["behind"]:
+            findings.append(Finding(
+                "summaries",
+                table_dir(root, "metric_summaries", part),
+                f"{_count(r['behind'], 'metric summary', 'metric summaries')} of experiment {part!r} "
+                "behind the histories (a writer died mid-flush)",
+                _rebuild_fix(root, part),
+            ))
+        if r["lost"]:
+            findings.append(Finding(
+                "histories",
+                table_dir(root, "metrics", part),
+                f"{_count(r['lost'], 'metric history', 'metric histories')} of experiment {part!r} "
+                "hold fewer points than their summaries count (a damaged or deleted file took them): "
+                "plots miss those points, the runs table keeps their last, min and max; restore the "
+                "file (see quarantine/) to bring them back",
+            ))
+    return findings
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
 
 
 def _rebuild_fix(root: Path, part: str) -> Callable[[], str]:

@@ -10,8 +10,10 @@ import pytest
 from test_faults_helpers import assert_exact, damage, small_files, summary_counts
 
 import store
-from store import compaction
+from store import compaction, writer
 from store.doctor import diagnose
+from store.entities import Metric
+from store.reader import Snapshot
 
 
 def kinds(root: Path) -> list[str]:
@@ -111,3 +113,50 @@ def test_live_run_blocks_summary_rebuild(store_path: Path) -> None:
         report = diagnose(store_path, fix=True)
         assert [f.kind for f, _ in report.not_fixed] == ["summaries"]
     assert summary_counts(store_path) != expected
+
+
+def summaries_of(root: Path) -> dict[str, tuple]:
+    with Snapshot(root) as snap:
+        rows = snap.rows("SELECT run_id, last_value, min_value, max_value, count FROM metric_summaries")
+    return {r["run_id"]: (r["last_value"], r["min_value"], r["max_value"], r["count"]) for r in rows}
+
+
+def test_a_damaged_history_keeps_its_summaries(store_path: Path) -> None:
+    """A history file lost to damage: --fix quarantines it and keeps the summaries, all that is
+    left of its points (the runs table still shows their last, min and max); doctor goes on
+    naming the lost points."""
+    expected = small_files(store_path, runs=2, flushes=3)
+    client = store.Client(store_path)
+    for run_id in expected:
+        client.set_terminated(run_id)
+    before = summaries_of(store_path)
+    damage(sorted((store_path / "metrics").rglob("*.parquet"))[-1], "truncated")  # the last flush
+    assert kinds(store_path) == ["damaged", "histories"]
+    report = diagnose(store_path, fix=True)
+    assert [f.kind for f in report.remaining] == ["histories"]
+    assert "restore the file" in report.remaining[0].message
+    assert summaries_of(store_path) == before
+    assert assert_exact(store_path) == {run_id: 100 for run_id in expected}  # steps 0-99 left
+
+
+def test_summary_rebuild_keeps_what_each_summary_knows_more_of(store_path: Path) -> None:
+    """In one experiment, a summary behind its history (a writer killed mid-flush) is rebuilt,
+    while one whose history lost a file is kept as it was."""
+    client = store.Client(store_path)
+    exp = client.create_experiment("mixed")
+    behind, lost = (client.create_run(exp).info.run_id for _ in range(2))
+    saved, writer.OWN_SEGMENTS_BEFORE_MERGE = writer.OWN_SEGMENTS_BEFORE_MERGE, 10**9
+    try:
+        for f, run_id in enumerate([behind, lost, behind, lost]):
+            client.log_batch(run_id, [Metric("x", float(s), 0, s) for s in range(f * 50, f * 50 + 50)])
+            client.flush()
+    finally:
+        writer.OWN_SEGMENTS_BEFORE_MERGE = saved
+    for run_id in (behind, lost):
+        client.set_terminated(run_id)
+    sorted((store_path / "metric_summaries").rglob("*.parquet"))[2].unlink()  # behind's 2nd summary
+    sorted((store_path / "metrics").rglob("*.parquet"))[1].unlink()  # lost's 1st history
+    assert kinds(store_path) == ["histories", "summaries"]
+    diagnose(store_path, fix=True)
+    assert summaries_of(store_path) == {behind: (149.0, 0.0, 149.0, 100), lost: (199.0, 50.0, 199.0, 100)}
+    assert kinds(store_path) == ["histories"]
