@@ -10,6 +10,7 @@ from __future__ import annotations
 import atexit
 import gc
 import sys
+import warnings
 from pathlib import Path
 
 import click
@@ -737,9 +738,16 @@ def _skip_final_collection() -> None:
         gc.freeze()
 
 
+def _warning_line(message: Warning | str, category: type[Warning], filename: str, lineno: int, line: str | None = None) -> str:
+    """A warning (a damaged file skipped) as the one line a person at a terminal needs, without
+    Python's source file and line."""
+    return f"{message}\n"
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the click group and map mltui's errors to exit statuses."""
     atexit.register(_skip_final_collection)  # registered first: the last to run
+    warnings.formatwarning = _warning_line
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
         cli.main(args=argv, prog_name="mltui", standalone_mode=False)

@@ -201,6 +201,31 @@ def check_orphan_runs(root: Path) -> list[Finding]:
     ]
 
 
+def check_orphan_records(root: Path) -> list[Finding]:
+    """Params, tags or metrics of runs that have no run record (their runs file was damaged and
+    quarantined, or deleted): no search, table or export lists those runs."""
+    from store.reader import Snapshot
+
+    with Snapshot(root) as snap:
+        rows = snap.rows(
+            "SELECT experiment_id, count(DISTINCT run_id) AS n FROM ("
+            "SELECT experiment_id, run_id FROM raw_params UNION ALL "
+            "SELECT experiment_id, run_id FROM raw_tags UNION ALL "
+            "SELECT experiment_id, run_id FROM raw_metric_summaries) "
+            "WHERE run_id NOT IN (SELECT run_id FROM raw_runs) GROUP BY ALL ORDER BY 1"
+        )
+    return [
+        Finding(
+            "orphan-records",
+            table_dir(root, "runs", r["experiment_id"]),
+            f"params, tags or metrics of {_count(r['n'], 'run', 'runs')} of experiment "
+            f"{r['experiment_id']!r} that have no run record (a damaged or deleted runs file): "
+            "those runs are listed nowhere; restore the file (see quarantine/) to bring them back",
+        )
+        for r in rows
+    ]
+
+
 def check_summaries(root: Path) -> list[Finding]:
     """Each run's metric summaries count the points its history holds.
 
@@ -229,7 +254,7 @@ def check_summaries(root: Path) -> list[Finding]:
                 "summaries",
                 table_dir(root, "metric_summaries", part),
                 f"{_count(r['behind'], 'metric summary', 'metric summaries')} of experiment {part!r} "
-                "behind the histories (a writer died mid-flush)",
+                "behind the histories (a writer died mid-flush, or a damaged summaries file)",
                 _rebuild_fix(root, part),
             ))
         if r["lost"]:
@@ -300,6 +325,7 @@ CHECKS: list[Check] = [
     check_temp_files,
     check_merged_inputs,
     check_orphan_runs,
+    check_orphan_records,
     check_summaries,
     check_run_index,
     check_stray_partitions,

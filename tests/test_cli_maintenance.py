@@ -23,6 +23,14 @@ def invoke(store_path: Path, *args: str):  # noqa: ANN201
     return CliRunner().invoke(cli, ["--store", str(store_path), *args])
 
 
+def run_mltui(store_path: Path, *args: str) -> subprocess.CompletedProcess:
+    """``mltui --store STORE ARGS`` as a process: what a terminal or a pipe shows."""
+    return subprocess.run(
+        [sys.executable, "-c", "import cli; cli.main()", "--store", str(store_path), *args],
+        capture_output=True, text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+
+
 def test_compact_prints_files_before_and_after(store_path: Path) -> None:
     """`mltui compact` merges the small files and says how many there were and are."""
     expected = small_files(store_path, runs=2, flushes=5)
@@ -38,10 +46,7 @@ def test_compact_prints_files_before_and_after(store_path: Path) -> None:
 def test_compact_in_a_pipe_prints_no_progress_bar(store_path: Path) -> None:
     """In a pipe (a cron job, a log file) compact prints its one summary line and nothing else."""
     small_files(store_path, flushes=3)
-    done = subprocess.run(
-        [sys.executable, "-c", "import cli; cli.main()", "--store", str(store_path), "compact"],
-        capture_output=True, text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
+    done = run_mltui(store_path, "compact")
     assert done.returncode == 0, done.stderr
     assert done.stdout.count("\n") == 1 and done.stdout.startswith("files: ")
     assert done.stderr == ""
@@ -51,10 +56,7 @@ def test_compact_without_a_store_fails_clearly(tmp_path: Path) -> None:
     """Compacting a folder that is not a store exits 1 with one line naming it."""
     result = CliRunner().invoke(cli, ["--store", str(tmp_path / "nothing"), "compact"], standalone_mode=False)
     assert "no mltui store at" in str(result.exception)
-    done = subprocess.run(
-        [sys.executable, "-c", "import cli; cli.main()", "--store", str(tmp_path / "nothing"), "compact"],
-        capture_output=True, text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
+    done = run_mltui(tmp_path / "nothing", "compact")
     assert done.returncode == 1
     assert done.stderr.strip() == f"Error: no mltui store at {tmp_path / 'nothing'}: pass --store PATH or set MLTUI_STORE"
 
@@ -88,3 +90,15 @@ def test_doctor_reports_then_fixes(store_path: Path) -> None:
     assert f"[fixed: moved to {compaction.QUARANTINE}/{rel}.damaged]" in fixed.output
     assert fixed.output.endswith(f"store {store_path}: healthy (2 repaired)\n")
     assert invoke(store_path, "doctor").exit_code == 0
+
+
+def test_a_damaged_file_is_one_warning_line(store_path: Path) -> None:
+    """A query over a damaged file answers from the rest and says which file it skipped, in one
+    line, without Python's source location."""
+    small_files(store_path, runs=2, flushes=2)
+    victim = sorted((store_path / "tags").rglob("*.parquet"))[0]
+    damage(victim, "zero-byte")
+    done = run_mltui(store_path, "query", "", "--format", "csv")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("\n") == 3  # the header and both runs
+    assert done.stderr == f"mltui: skipping damaged file {victim}: Parquet file size is 0 bytes\n"

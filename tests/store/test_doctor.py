@@ -160,3 +160,16 @@ def test_summary_rebuild_keeps_what_each_summary_knows_more_of(store_path: Path)
     diagnose(store_path, fix=True)
     assert summaries_of(store_path) == {behind: (149.0, 0.0, 149.0, 100), lost: (199.0, 50.0, 199.0, 100)}
     assert kinds(store_path) == ["histories"]
+
+
+def test_runs_whose_record_is_lost_are_reported(store_path: Path) -> None:
+    """A damaged runs file hides its runs although their params, tags and metrics are there:
+    doctor says how many, before and after --fix quarantines the file."""
+    small_files(store_path, runs=3, flushes=1)
+    compaction.compact(store_path)  # one runs file holds all three
+    (victim,) = (store_path / "runs").rglob("*.parquet")
+    damage(victim, "zero-byte")
+    assert kinds(store_path) == ["damaged", "orphan-records"]
+    report = diagnose(store_path, fix=True)
+    (left,) = report.remaining
+    assert left.kind == "orphan-records" and "of 3 runs of experiment" in left.message
