@@ -22,6 +22,7 @@ from textual.worker import Worker, WorkerState
 
 from store.client import Client
 from store.errors import MltuiError
+from store.reader import damaged_files
 from tui import data
 from tui.garbage import IDLE_SECONDS, IdleCollector
 from tui.messages import StoreChanged
@@ -47,6 +48,7 @@ class MltuiApp(App):
         self.reader = data.StoreReader(self.client)
         self.refresh_seconds = refresh_seconds
         self.collector = IdleCollector()
+        self._damage_reported: set[Path] = set()
         self.theme = "textual-light" if os.environ.get("MLTUI_THEME") == "light" else "textual-dark"
 
     def on_mount(self) -> None:
@@ -120,11 +122,27 @@ class MltuiApp(App):
         yield from super().get_system_commands(screen)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """A store read that failed is shown, never fatal."""
+        """A store read that failed is shown, never fatal; one that skipped a damaged file says so."""
+        if event.state in (WorkerState.SUCCESS, WorkerState.ERROR):
+            self._report_damage()
         if event.state == WorkerState.ERROR and event.worker.error is not None:
             error = event.worker.error
             message = str(error) if isinstance(error, MltuiError) else f"{type(error).__name__}: {error}"
             self.notify(message, title="Could not read the store", severity="error", timeout=8)
+
+    def _report_damage(self) -> None:
+        """A notification for each damaged file of this store the reads skipped, once: the
+        screens show the rest of the store, and would otherwise hide that rows are missing."""
+        new = sorted(p for p in damaged_files() - self._damage_reported if p.is_relative_to(self.client.root))
+        for path in new:
+            self._damage_reported.add(path)
+            self.notify(
+                f"{path.relative_to(self.client.root)}: its rows are left out. "
+                "`mltui doctor` says more; `mltui doctor --fix` moves it to quarantine/.",
+                title="Damaged file skipped",
+                severity="warning",
+                timeout=12,
+            )
 
 
 def make_app(store_path: Path | str, refresh_seconds: float = REFRESH_SECONDS) -> MltuiApp:

@@ -7,6 +7,7 @@ import sys
 import threading
 from pathlib import Path
 
+import pytest
 from pilot_helpers import make_run, screen_text, settle, until
 
 from store import Client
@@ -395,3 +396,18 @@ async def test_statuses_read_well_with_and_without_colour(runs_store: Path, monk
             plain = next(segment for segment in line if value in segment.text)
             assert failed.style.bold and not plain.style.bold
             assert (failed.style.color == plain.style.color) == no_color  # red, or the text's own
+
+
+@pytest.mark.filterwarnings("ignore:mltui. skipping damaged file")
+async def test_a_damaged_file_is_named_in_a_notification(runs_store: Path) -> None:
+    """The runs table shows what the store's readable files hold, and a notification names the
+    damaged file it skipped, with what to do about it."""
+    victim = sorted((runs_store / "params").rglob("*.parquet"))[0]
+    victim.write_bytes(b"PAR1 cut short")
+    app = make_app(runs_store)
+    async with app.run_test(size=(100, 30), notifications=True) as pilot:
+        await open_app(pilot)
+        await until(pilot, lambda: "Damaged file skipped" in screen_text(app))
+        text = " ".join(screen_text(app).split())
+        assert "alpha" in names(app)
+        assert victim.name[:12] in text.replace("▌ ", "") and "mltui doctor" in text
