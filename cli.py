@@ -614,7 +614,8 @@ def compact_command(ctx: Context) -> None:
 @pass_ctx
 def doctor_command(ctx: Context, fix: bool) -> None:
     """Check the store: format marker, every Parquet file, stale temp files, leftovers of killed
-    compactions, metric summaries, runs without experiments.
+    compactions, metric summaries against histories, runs without experiments or run records,
+    registry files, and model versions whose run or model folder is gone.
 
     Exits 1 when something is wrong (after --fix: when something could not be repaired).
     --fix never deletes data: damaged files are moved to <store>/quarantine/.
@@ -627,7 +628,7 @@ def doctor_command(ctx: Context, fix: bool) -> None:
     repairs.update({id(f): f"not fixed: {why}" for f, why in report.not_fixed})
     for f in report.findings:
         where = f.path.relative_to(root) if f.path and f.path.is_relative_to(root) else f.path
-        line = f"{f.kind}: {where}: {f.message}"
+        line = f"{f.kind}: {where}: {f.message}" if where else f"{f.kind}: {f.message}"
         if id(f) in repairs:
             line += f" [{repairs[id(f)]}]"
         elif f.fixable:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from store import compaction, run_index_file
 from store.errors import MltuiError, StoreFormatError
-from store.registry_doctor import check_registry_files
+from store.registry_doctor import check_registry_files, check_registry_versions
 from store.layout import (
     GLOBAL_TABLES,
     MARKER,
@@ -330,6 +330,7 @@ CHECKS: list[Check] = [
     check_run_index,
     check_stray_partitions,
     check_registry_files,
+    check_registry_versions,
 ]
 
 

@@ -102,3 +102,20 @@ def test_a_damaged_file_is_one_warning_line(store_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.count("\n") == 3  # the header and both runs
     assert done.stderr == f"mltui: skipping damaged file {victim}: Parquet file size is 0 bytes\n"
+
+
+def test_doctor_names_a_model_version_that_cannot_be_loaded(store_path: Path, tmp_path: Path) -> None:
+    """A registered model whose folder was deleted: one line naming the version, exit 1;
+    --fix leaves the registry's history as it is."""
+    from store import Client
+
+    (tmp_path / "exported").mkdir()
+    Client(store_path).register_model_version(str(tmp_path / "exported"), "iris")
+    (tmp_path / "exported").rmdir()
+    for args in (["doctor"], ["doctor", "--fix"]):
+        result = invoke(store_path, *args)
+        assert result.exit_code == 1
+        assert result.output.splitlines() == [
+            f"registry: model 'iris' version 1 cannot be loaded: model source does not exist: {tmp_path / 'exported'}",
+            f"store {store_path}: 1 problem(s)",
+        ]

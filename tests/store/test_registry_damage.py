@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
 import warnings
 from pathlib import Path
 
 import pytest
 
 import store
-from store.registry_doctor import check_registry_files
+from store.registry_doctor import check_registry_files, check_registry_versions
 from store.registry_store import events_dir, last_seq
 
 
@@ -33,3 +34,28 @@ def test_damaged_event_file_is_skipped_then_quarantined(client: store.Client, tm
         mv = client.transition_model_version_stage("iris", 1, "Staging")
     assert mv.current_stage == "Staging"
     assert [e.seq for e in client.history("iris")] == [1, 2, seq]
+
+
+def test_versions_whose_run_or_model_folder_is_gone_are_named(client: store.Client, tmp_path: Path):
+    """A version that can no longer be loaded, its model folder deleted or its run's record
+    lost, is named by the doctor; a healthy registry gives nothing."""
+    run_ids = []
+    for _ in range(2):
+        run = client.create_run(client.create_experiment(f"e{len(run_ids)}"))
+        client.log_text(run.info.run_id, "flavors: {}", "model/MLmodel")
+        client.set_terminated(run.info.run_id)
+        client.register_model_version(f"runs:/{run.info.run_id}/model", "iris")
+        run_ids.append(run.info.run_id)
+    (tmp_path / "exported").mkdir()
+    client.register_model_version(str(tmp_path / "exported"), "iris")
+    client.flush()
+    assert check_registry_versions(client.root) == []
+
+    shutil.rmtree(tmp_path / "exported")
+    for runs_file in (client.root / "runs" / "experiment_id=1").glob("*.parquet"):
+        runs_file.unlink()  # the first run's record, lost
+    messages = [f.message for f in check_registry_versions(client.root)]
+    assert messages == [
+        f"model 'iris' version 1 comes from run {run_ids[0]}, which is not in the store",
+        f"model 'iris' version 3 cannot be loaded: model source does not exist: {tmp_path / 'exported'}",
+    ]
