@@ -143,6 +143,10 @@ def write_bytes_atomic(path: Path, data: bytes, durable: bool = True) -> None:
 # column), a third of writing the few rows a run's start, end or a flush of its events makes, and
 # such files are soon merged into compressed ones.
 COMPRESSED_FROM_ROWS = 1000
+# Rows per row group. Each group keeps the min and max of every column, so a read of one run from
+# a merged file sorted by run (its history, its params) decodes one group, not the whole file:
+# a 5-point history in a store of 100,000 runs took 33 ms with the file one group of 1,000,000.
+ROW_GROUP_ROWS = 32_768
 
 
 def write_parquet_atomic(
@@ -184,6 +188,7 @@ def stage_parquet(
             use_dictionary=[c for c in table.column_names if c not in encodings],
             column_encoding=encodings or None,
             write_statistics=True,
+            row_group_size=ROW_GROUP_ROWS,
         )
     except BaseException:
         tmp.unlink(missing_ok=True)
