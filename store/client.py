@@ -73,6 +73,7 @@ class Client(RegistryMixin):
         self.root = resolve_root(tracking_uri).absolute()
         self._runs: dict[str, RunState] = {}
         self._experiments: dict[tuple[object, ...], Experiment | None] = {}  # ``_find_experiment``
+        self._experiment_of: dict[str, str] = {}  # run id -> its experiment's (``get_metric_history``)
         self._writer: Writer | None = None
 
     # ------------------------------------------------------------ plumbing
@@ -635,17 +636,29 @@ class Client(RegistryMixin):
         )
 
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
-        """Every point of a metric, by step then timestamp (NaN and ±inf as logged)."""
-        run = self.get_run(run_id)
-        with self.snapshot([run.info.experiment_id]) as snap:
-            points = snap.query(
-                "SELECT value, timestamp, step FROM metrics WHERE run_id = ? AND key = ? "
-                "ORDER BY step, timestamp",
-                [run.info.run_id, key],
-            )
+        """Every point of a metric, by step then timestamp (NaN and ±inf as logged).
+
+        Read from the row groups of the files that hold the run (``history_read``), without a
+        DuckDB statement; the run's experiment, which names the files' folder, is looked up once
+        (runs never move)."""
+        from store import history_read
+
+        experiment_id = self._experiment_of.get(run_id)
+        if experiment_id is None:
+            experiment_id = self._experiment_of[run_id] = self.get_run(run_id).info.experiment_id
+        if layout.check_store(self.root):
+            flush_if_writing(self.root)
+        points = history_read.history(self.root, experiment_id, run_id, key)
+        if points is None:
+            with self.snapshot([experiment_id]) as snap:
+                points = snap.query(
+                    "SELECT value, timestamp, step FROM metrics WHERE run_id = ? AND key = ? "
+                    "ORDER BY step, timestamp",
+                    [run_id, key],
+                )
         return metric_points(
             key,
-            run.info.run_id,
+            run_id,
             points.column("value").to_pylist(),
             points.column("timestamp").to_pylist(),
             points.column("step").to_pylist(),
