@@ -1,6 +1,6 @@
-"""How costs grow with the store: search, sort, a cold ``mltui query`` process, starting a run,
-``log_metric`` and ``log_batch`` in stores of 1,000 / 10,000 / 100,000 runs after compaction, and
-a 1,000,000-point metric history.
+"""How costs grow with the store: search, sort, a cold ``mltui query`` process, a run's short
+history, bytes per point, starting a run, ``log_metric`` and ``log_batch`` in stores of 1,000 /
+10,000 / 100,000 runs after compaction, and a 1,000,000-point metric history.
 
 MLflow's figures are its SQLite store's, or its file store's where that is faster (starting and
 ending runs, logging, a history); the file store's are measured once, in a store of its own (its
@@ -194,9 +194,12 @@ class Costs(NamedTuple):
     new_run: float
     log_metric: float
     log_batch: float  # points/s
+    history: tuple[float, float]  # a run's short history: the first read in the process, again
+    bytes_per_point: float  # the whole store as built, per metric point
 
 
 NEW_RUNS = 20
+FILE_STORE_RUNS = 200  # MLflow's file store reads a run's history from its own file: other runs cost nothing
 CALLS = 100_000
 MLFLOW_CALLS = 300
 BATCH_STEPS, MLFLOW_BATCH_STEPS = 20_000, 400  # x len(KEYS) points, one run: MLflow writes ~13,000 points/s
@@ -261,6 +264,49 @@ def mlflow_search(root: Path, exp: str) -> tuple[float, float, float | None]:
     return first, filt, float(done.stdout.split()[-1])
 
 
+def short_history(client, run_id: str) -> tuple[float, float]:  # noqa: ANN001 (either tool's client)
+    """Seconds to read one run's 5-point history the first time in the process, then again."""
+    start = time.perf_counter()
+    assert len(client.get_metric_history(run_id, "accuracy")) == STEPS
+    return time.perf_counter() - start, best_of(lambda: client.get_metric_history(run_id, "accuracy"), 5)
+
+
+def middle_run(client, runs: int) -> str:  # noqa: ANN001
+    """The id of the scale store's run in the middle (either tool's client)."""
+    return client.search_runs(filter_string=f"attributes.run_name = 'run-{runs // 2}'")[0].info.run_id
+
+
+def mltui_short_history(root: Path, runs: int) -> tuple[float, float]:
+    from store import Client
+
+    client = Client(root)
+    return short_history(client, middle_run(client, runs))
+
+
+def mlflow_short_history(root: Path, runs: int, backend: str = SQLITE) -> tuple[float, float]:
+    _, client, _ = mlflow_client(root, backend)
+    run_id = client.search_runs(
+        [e.experiment_id for e in client.search_experiments()], f"attributes.run_name = 'run-{runs // 2}'"
+    )[0].info.run_id
+    return short_history(client, run_id)
+
+
+def mlflow_file_store_runs(root: Path, runs: int) -> None:
+    """MLflow's file store with ``runs`` runs of the scale stores' curves (through its client)."""
+    from mlflow.entities import Metric, Param
+
+    _, client, _ = mlflow_client(root, FILE_STORE)
+    exp = client.create_experiment("scale")
+    for i, (params, curves) in enumerate(synthetic(runs)):
+        run_id = client.create_run(exp, run_name=f"run-{i}").info.run_id
+        client.log_batch(run_id, [Metric(k, v, T0 + s, s) for k, v, s in curves],
+                         [Param(k, v) for k, v in params.items()])
+
+
+def store_bytes(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) if path.is_dir() else path.stat().st_size
+
+
 def mlflow_cold_query(root: Path, exp: str) -> float:
     _, _, uri = mlflow_client(root)
     code = (
@@ -302,23 +348,32 @@ def measure() -> list[Row]:
             files_mf["log_metric"] = mlflow_log_metric(root, MLFLOW_CALLS, FILE_STORE)
         with scratch("mlflow-files-batch") as root:
             files_mf["log_batch"] = mlflow_log_batch(root, points(1, MLFLOW_BATCH_STEPS), 1_000, FILE_STORE)[0]
+        with scratch("mlflow-files-history") as root:
+            mlflow_file_store_runs(root, FILE_STORE_RUNS)
+            files_mf["history"] = mlflow_short_history(root, FILE_STORE_RUNS, FILE_STORE)[1]
         for n in sizes:
             with scratch(f"mlflow-{n}") as root:
                 exp = build_mlflow(root, n)
+                size = store_bytes(root / "mlflow.db") / (n * STEPS * 2)
                 first, filt, sort = mlflow_search(root, exp)
                 cold = mlflow_cold_query(root, exp)
+                history = mlflow_short_history(root, n)
                 batch = mlflow_log_batch(root, points(1, MLFLOW_BATCH_STEPS), 1_000)[0]
-                mf[n] = Costs(first, filt, sort, cold, mlflow_new_run(root), mlflow_log_metric(root, MLFLOW_CALLS), batch)
+                mf[n] = Costs(first, filt, sort, cold, mlflow_new_run(root), mlflow_log_metric(root, MLFLOW_CALLS), batch,
+                              history, size)
     for n in sizes:
         with scratch(f"scale-{n}") as root:
             start = time.perf_counter()
             build_mltui(root / "store", n)
             built = time.perf_counter() - start
             files = len(list((root / "store").rglob("*.parquet")))
+            size = store_bytes(root / "store") / (n * STEPS * 2)
             first, filt, sort, hits = mltui_search(root / "store")
-            ours = Costs(first, filt, sort, cold_query(root / "store"), mltui_new_run(root / "store"),
+            cold = cold_query(root / "store")
+            history = mltui_short_history(root / "store", n)
+            ours = Costs(first, filt, sort, cold, mltui_new_run(root / "store"),
                          mltui_log_metric(root / "store", CALLS),
-                         mltui_log_batch(root / "store", points(1, BATCH_STEPS), 1_000))
+                         mltui_log_batch(root / "store", points(1, BATCH_STEPS), 1_000), history, size)
         other = mf.get(n)
         how = (
             f"{hits:,} Run objects; the first search in the process {first * 1000:.0f} ms"
@@ -338,6 +393,17 @@ def measure() -> list[Row]:
         per_call = {SQLITE: other and other.log_metric * 1e6, FILE_STORE: _get(files_mf, "log_metric", 1e6)}
         rows.append(best_row(f"log_metric, one call, {n:,} runs in the store", "us", ours.log_metric * 1e6,
                              per_call, f"mltui {CALLS:,} calls, MLflow {MLFLOW_CALLS}{missing}"))
+        history = {SQLITE: other and other.history[1] * 1000, FILE_STORE: _get(files_mf, "history", 1000)}
+        rows.append(best_row(
+            f"a run's 5-point history, {n:,} runs in the store", "ms", ours.history[1] * 1000, history,
+            f"get_metric_history again; the first in the process {ours.history[0] * 1000:.1f} ms"
+            + (f" (MLflow's SQLite {other.history[0] * 1000:.1f} ms)" if other else "")
+            + f"; MLflow's file store in a store of {FILE_STORE_RUNS} runs{missing}",
+        ))
+        rows.append(Row(f"bytes on disk per metric point, {n:,} runs", "bytes", ours.bytes_per_point,
+                        other and other.bytes_per_point,
+                        f"the whole store as built ({STEPS * 2} points a run): mltui's after compact, its "
+                        f"saved runs included; MLflow's SQLite file{missing}"))
         rate = {SQLITE: other and other.log_batch, FILE_STORE: _get(files_mf, "log_batch", 1)}
         rows.append(best_row(f"log_batch, {n:,} runs in the store", "points/s", ours.log_batch, rate,
                              f"batches of 1,000 until written; mltui {BATCH_STEPS * len(KEYS):,} points, "
