@@ -129,6 +129,28 @@ def mlflow_log_metric(root: Path, calls: int, backend: str = SQLITE) -> float:
     return elapsed / calls
 
 
+def texts_per_call(mlflow, calls: int) -> tuple[float, float]:  # noqa: ANN001 (either tool's module)
+    """Seconds per fluent ``log_param`` call, then per ``set_tag`` call, each in a run of its own
+    (a new key each call: a param cannot change), timed from the run's start to its end: mltui
+    writes them when the run ends, MLflow at each call."""
+    mlflow.set_experiment("texts")
+    per_call = []
+    for log in (mlflow.log_param, mlflow.set_tag):
+        start = time.perf_counter()
+        with mlflow.start_run():
+            for i in range(calls):
+                log(f"k{i}", i)
+        per_call.append((time.perf_counter() - start) / calls)
+    return per_call[0], per_call[1]
+
+
+def mltui_texts(root: Path, calls: int) -> tuple[float, float]:
+    import store as mlflow
+
+    mlflow.set_tracking_uri(root)
+    return texts_per_call(mlflow, calls)
+
+
 def mlflow_log_batch(
     root: Path, data: list[list[tuple[str, float, int, int]]], batch: int, backend: str = SQLITE
 ) -> tuple[float, float]:
@@ -160,12 +182,15 @@ def measure() -> list[Row]:
     calls = 100_000 if small else 1_000_000
     runs, steps = (2, 10_000) if small else (4, 50_000)
     mf_calls = 50 if small else 300
+    text_calls = 2_000 if small else 10_000
     mf_runs, mf_steps = (1, 400) if small else (2, 2_000)
     batch = 1_000  # MLflow's limit of metrics per log_batch call; used for both
     rows: list[Row] = []
 
     with scratch("log-metric") as root:
         per_call = mltui_log_metric(root / "store", calls)
+    with scratch("texts") as root:
+        texts = mltui_texts(root / "store", text_calls)
     data = points(runs, steps)
     total = runs * steps * len(KEYS)
     with scratch("log-batch") as root:
@@ -174,6 +199,7 @@ def measure() -> list[Row]:
     del data
 
     mf_call: dict[str, float | None] = {}
+    mf_texts: dict[str, tuple[float, float]] = {}
     mf_rate: dict[str, float | None] = {}
     mf_bytes: dict[str, float | None] = {}
     mf_total = mf_runs * mf_steps * len(KEYS)
@@ -181,6 +207,8 @@ def measure() -> list[Row]:
         for backend in (SQLITE, FILE_STORE):
             with scratch("mlflow-log-metric") as root:
                 mf_call[backend] = mlflow_log_metric(root, mf_calls, backend) * 1e6
+            with scratch("mlflow-texts") as root:
+                mf_texts[backend] = texts_per_call(mlflow_setup(root, backend), mf_calls)
             with scratch("mlflow-log-batch") as root:
                 mf_rate[backend], mf_bytes[backend] = mlflow_log_batch(
                     root, points(mf_runs, mf_steps), batch, backend
@@ -195,6 +223,17 @@ def measure() -> list[Row]:
             f"mltui {calls:,} calls incl. background flushes; MLflow {mf_calls:,} calls{missing}",
         )
     )
+    for i, call in enumerate(("log_param", "set_tag")):
+        rows.append(
+            best_row(
+                f"{call}, one call (fluent, in a run)",
+                "us",
+                texts[i] * 1e6,
+                {backend: figures[i] * 1e6 for backend, figures in mf_texts.items()},
+                f"a run of {text_calls:,} calls, its start and end included (mltui writes them when the "
+                f"run ends, MLflow at each call); MLflow {mf_calls:,} calls{missing}",
+            )
+        )
     rows.append(
         best_row(
             "log_batch throughput (to disk)",

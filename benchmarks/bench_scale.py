@@ -271,9 +271,10 @@ def short_history(client, run_id: str) -> tuple[float, float]:  # noqa: ANN001 (
     return time.perf_counter() - start, best_of(lambda: client.get_metric_history(run_id, "accuracy"), 5)
 
 
-def middle_run(client, runs: int) -> str:  # noqa: ANN001
-    """The id of the scale store's run in the middle (either tool's client)."""
-    return client.search_runs(filter_string=f"attributes.run_name = 'run-{runs // 2}'")[0].info.run_id
+def middle_run(client, runs: int) -> str:  # noqa: ANN001 (either tool's client)
+    """The id of the scale store's run in the middle."""
+    experiments = [e.experiment_id for e in client.search_experiments()]
+    return client.search_runs(experiments, f"attributes.run_name = 'run-{runs // 2}'")[0].info.run_id
 
 
 def mltui_short_history(root: Path, runs: int) -> tuple[float, float]:
@@ -285,10 +286,7 @@ def mltui_short_history(root: Path, runs: int) -> tuple[float, float]:
 
 def mlflow_short_history(root: Path, runs: int, backend: str = SQLITE) -> tuple[float, float]:
     _, client, _ = mlflow_client(root, backend)
-    run_id = client.search_runs(
-        [e.experiment_id for e in client.search_experiments()], f"attributes.run_name = 'run-{runs // 2}'"
-    )[0].info.run_id
-    return short_history(client, run_id)
+    return short_history(client, middle_run(client, runs))
 
 
 def mlflow_file_store_runs(root: Path, runs: int) -> None:

@@ -79,13 +79,18 @@ def test_many_runs_in_merged_row_groups(store_path: Path, monkeypatch: pytest.Mo
         assert [m.value for m in client.get_metric_history(run_id, "loss")] == [n * 100 + s for s in range(n % 7 + 1)]
 
 
-def test_a_compaction_between_two_reads_changes_nothing(store_path: Path) -> None:
-    client = store.Client(store_path)
-    exp = client.create_experiment("c")
-    run_id = client.create_run(exp).info.run_id
-    for f in range(4):
+def run_in_flushes(root: Path, flushes: int) -> tuple[store.Client, str]:
+    """A run whose ``loss`` has steps 0-9 in a first file, 10-19 in a second, and so on."""
+    client = store.Client(root)
+    run_id = client.create_run(client.create_experiment("flushes")).info.run_id
+    for f in range(flushes):
         client.log_batch(run_id, [Metric("loss", float(s), 0, s) for s in range(f * 10, f * 10 + 10)])
         client.flush()
+    return client, run_id
+
+
+def test_a_compaction_between_two_reads_changes_nothing(store_path: Path) -> None:
+    client, run_id = run_in_flushes(store_path, 4)
     before = client.get_metric_history(run_id, "loss")
     compact(store_path)
     assert client.get_metric_history(run_id, "loss") == before
@@ -93,12 +98,7 @@ def test_a_compaction_between_two_reads_changes_nothing(store_path: Path) -> Non
 
 
 def test_a_damaged_file_is_skipped_as_by_every_reader(store_path: Path) -> None:
-    client = store.Client(store_path)
-    exp = client.create_experiment("d")
-    run_id = client.create_run(exp).info.run_id
-    for f in range(2):
-        client.log_batch(run_id, [Metric("loss", float(s), 0, s) for s in range(f * 10, f * 10 + 10)])
-        client.flush()
+    client, run_id = run_in_flushes(store_path, 2)
     victim = sorted((store_path / "metrics").rglob("*.parquet"))[1]
     damage(victim, "zero-byte")
     with pytest.warns(UserWarning, match="skipping damaged file"):
