@@ -739,7 +739,9 @@ def _skip_final_collection() -> None:
         gc.freeze()
 
 
-def _warning_line(message: Warning | str, category: type[Warning], filename: str, lineno: int, line: str | None = None) -> str:
+def _warning_line(
+    message: Warning | str, category: type[Warning], filename: str, lineno: int, line: str | None = None
+) -> str:
     """A warning (a damaged file skipped) as the one line a person at a terminal needs, without
     Python's source file and line."""
     return f"{message}\n"

@@ -72,12 +72,12 @@ def _points_of(group: _Group, run_id: str, key: str) -> pa.Table | None:
     """The group's rows of the run and key (None: it has none)."""
     import pyarrow.compute as pc
 
-    run, name = group.runs.get(run_id), group.keys.get(key)
-    if run is None or name is None:
+    run_at, key_at = group.runs.get(run_id), group.keys.get(key)
+    if run_at is None or key_at is None:
         return None
     table = group.table
-    runs, keys = (table.column(name).chunk(0).indices for name in ("run_id", "key"))
-    return table.filter(pc.and_(pc.equal(runs, run), pc.equal(keys, name)))
+    runs, keys = (table.column(column).chunk(0).indices for column in ("run_id", "key"))
+    return table.filter(pc.and_(pc.equal(runs, run_at), pc.equal(keys, key_at)))
 
 
 def _groups_with(path: Path, run_id: str) -> list[_Group]:
