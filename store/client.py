@@ -94,8 +94,7 @@ class Client(RegistryMixin):
     ) -> Snapshot:
         """A fresh read of the store, after flushing this process's pending writes
         (``materialize``: for several queries on one snapshot, see ``Snapshot``)."""
-        if layout.check_store(self.root):
-            flush_if_writing(self.root)
+        self.flush()
         return Snapshot(self.root, experiment_ids, materialize)
 
     def _lock(self, name: str) -> FileLock:
@@ -646,8 +645,7 @@ class Client(RegistryMixin):
         experiment_id = self._experiment_of.get(run_id)
         if experiment_id is None:
             experiment_id = self._experiment_of[run_id] = self.get_run(run_id).info.experiment_id
-        if layout.check_store(self.root):
-            flush_if_writing(self.root)
+        self.flush()
         points = history_read.history(self.root, experiment_id, run_id, key)
         if points is None:
             with self.snapshot([experiment_id]) as snap:
